@@ -1,0 +1,56 @@
+"""Publish an archive with Datasette: read-only (immutable), with our metadata."""
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from archive.db import ArchiveError
+
+METADATA = Path(__file__).with_name("metadata.json")
+SQL_TIME_LIMIT_MS = 3000
+
+
+def check_archive(path: str | Path) -> None:
+    """Refuse, with a clear message, anything that is not a nianbao archive."""
+    path = Path(path)
+    if not path.is_file():
+        raise ArchiveError(f"no archive at {path} (run `scrapy crawl portals -s NIANBAO_DB={path}` first)")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise ArchiveError(f"{path} is not a usable SQLite database: {error}") from error
+    if "reports" not in tables:
+        raise ArchiveError(f"{path} is a SQLite database but not a nianbao archive (no `reports` table)")
+
+
+def metadata_for(path: str | Path) -> dict:
+    """Our metadata, keyed by the database name Datasette gives `path` (its file stem)."""
+    metadata = json.loads(METADATA.read_text(encoding="utf-8"))
+    metadata["databases"] = {Path(path).stem: metadata["databases"]["nianbao"]}
+    return metadata
+
+
+def datasette_command(path: str | Path, host: str, port: int, metadata_path: str | Path) -> list[str]:
+    return [
+        sys.executable, "-m", "datasette", "serve", "--immutable", str(path),
+        "--metadata", str(metadata_path), "--host", host, "--port", str(port),
+        "--setting", "sql_time_limit_ms", str(SQL_TIME_LIMIT_MS),
+        "--setting", "default_page_size", "50",
+        "--setting", "allow_download", "on",
+    ]
+
+
+def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> int:
+    """Run Datasette in the foreground until interrupted."""
+    check_archive(path)
+    with tempfile.NamedTemporaryFile("w", suffix=".json", encoding="utf-8") as metadata:
+        json.dump(metadata_for(path), metadata, ensure_ascii=False)
+        metadata.flush()
+        print(f"Serving {path} at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+        try:
+            return subprocess.call(datasette_command(path, host, port, metadata.name))
+        except KeyboardInterrupt:
+            return 0

@@ -1,0 +1,166 @@
+"""Write fetched documents and what the parser derived from them into the archive.
+
+A report is identified by the URL of its detail page. Its documents are that page and
+the attachments linked from it; the report's figures come from the best parse among
+them (an attachment wins when the page itself lacks the tables).
+"""
+import hashlib
+import json
+import zlib
+from datetime import datetime, timezone
+from importlib.metadata import version
+
+import sqlite_utils
+
+PARSER_VERSION = version("nianbao")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def store_blob(db: sqlite_utils.Database, content: bytes) -> str:
+    """Keep `content` once, under its SHA-256; return the hash."""
+    sha256 = hashlib.sha256(content).hexdigest()
+    if not db.execute("select 1 from blobs where sha256 = ?", [sha256]).fetchone():
+        db["blobs"].insert(
+            {"sha256": sha256, "size": len(content), "compression": "zlib",
+             "content": zlib.compress(content, 6)}
+        )
+    return sha256
+
+
+def load_blob(db: sqlite_utils.Database, sha256: str) -> bytes:
+    row = db.execute("select content, compression from blobs where sha256 = ?", [sha256]).fetchone()
+    if row is None:
+        raise KeyError(sha256)
+    content, compression = row
+    return zlib.decompress(content) if compression == "zlib" else content
+
+
+def upsert_portals(db: sqlite_utils.Database, portals: list[dict]) -> None:
+    columns = db["portals"].columns_dict
+    db["portals"].upsert_all(
+        [{key: portal.get(key) for key in columns} for portal in portals], pk="id"
+    )
+
+
+def document_sha256(db: sqlite_utils.Database, url: str) -> str | None:
+    """The hash of what is archived for `url`, if anything."""
+    row = db.execute("select sha256 from documents where url = ?", [url]).fetchone()
+    return row[0] if row else None
+
+
+def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, portal_id: str,
+                   role: str, report_url: str | None = None, status: int = 200,
+                   content_type: str = "", listing_title: str = "",
+                   listing_date: str = "") -> int:
+    """Archive one fetched response; return its document id (stable per URL)."""
+    record = {
+        "url": url, "report_url": report_url, "portal_id": portal_id, "role": role,
+        "status": status, "content_type": content_type, "sha256": store_blob(db, content),
+        "size": len(content), "fetched_at": now(), "listing_title": listing_title,
+        "listing_date": listing_date,
+    }
+    existing = db.execute("select id from documents where url = ?", [url]).fetchone()
+    if existing:
+        db["documents"].update(existing[0], record)
+        return existing[0]
+    return db["documents"].insert(record).last_pk
+
+
+def store_parse(db: sqlite_utils.Database, document_id: int, result: dict) -> None:
+    db["parses"].upsert(
+        {"document_id": document_id, "parser_version": PARSER_VERSION,
+         "result": json.dumps(result, ensure_ascii=False)},
+        pk="document_id",
+    )
+
+
+def _filled(result: dict) -> int:
+    return sum(value is not None for value in result.get("cells", {}).values())
+
+
+def _best_parse(rows: list[tuple[int, str, str, dict]]) -> tuple[int, str, str, dict]:
+    """Prefer a parse with the standard tables and the most figures; then the page."""
+    return max(
+        rows,
+        key=lambda row: (row[3].get("format") not in (None, "none"), _filled(row[3]), row[2] == "page"),
+    )
+
+
+def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
+    """(Re)build the report row, its cells and checks from its documents' parses."""
+    rows = [
+        (doc_id, url, role, json.loads(result))
+        for doc_id, url, role, result in db.execute(
+            """select d.id, d.url, d.role, p.result from documents d
+               join parses p on p.document_id = d.id
+               where d.report_url = ? order by d.id""",
+            [report_url],
+        ).fetchall()
+    ]
+    if not rows:
+        return None
+    page = next((row for row in rows if row[2] == "page"), rows[0])
+    document_id, source_url, _, result = _best_parse(rows)
+    portal = db.execute(
+        """select p.id, p.name, p.level, p.province, p.division_code, d.listing_title
+           from documents d left join portals p on p.id = d.portal_id where d.id = ?""",
+        [page[0]],
+    ).fetchone()
+    checks = result.get("check_details") or [
+        {"id": check_id, "status": status} for check_id, status in result.get("checks", {}).items()
+    ]
+    failed = sum(check["status"] == "fail" for check in checks)
+    if result.get("format") in (None, "none"):
+        check_status = "no tables"
+    elif failed:
+        check_status = "fail"
+    else:
+        check_status = "pass"
+    report = {
+        "url": report_url, "portal_id": portal[0], "body_name": portal[1], "level": portal[2],
+        "province": portal[3], "division_code": portal[4],
+        "title": result.get("title") or portal[5] or page[3].get("title"),
+        "agency": result.get("agency"), "year": result.get("year"),
+        "format": result.get("format"), "published": result.get("published") or page[3].get("published"),
+        "document_id": document_id, "source_url": source_url, "check_status": check_status,
+        "checks_failed": failed, "cells_filled": _filled(result), "parser_version": PARSER_VERSION,
+        "body": result.get("body") or page[3].get("body"), "error": result.get("error"),
+    }
+    existing = db.execute("select id from reports where url = ?", [report_url]).fetchone()
+    if existing:
+        report_id = existing[0]
+        db["reports"].update(report_id, report)
+    else:
+        report_id = db["reports"].insert(report).last_pk
+    db["cells"].delete_where("report_id = ?", [report_id])
+    db["checks"].delete_where("report_id = ?", [report_id])
+    units = result.get("units", {})
+    db["cells"].insert_all(
+        {"report_id": report_id, "code": code, "value": value, "unit": units.get(code)}
+        for code, value in result.get("cells", {}).items()
+    )
+    db["checks"].insert_all(
+        {"report_id": report_id, "check_id": check["id"], "status": check["status"],
+         "expected": check.get("expected"), "actual": check.get("actual")}
+        for check in checks
+    )
+    return report_id
+
+
+def record_skipped(db: sqlite_utils.Database, *, url: str, portal_id: str, title: str, reason: str) -> None:
+    db["skipped"].upsert(
+        {"url": url, "portal_id": portal_id, "title": title, "reason": reason, "seen_at": now()}, pk="url"
+    )
+
+
+def record_failure(db: sqlite_utils.Database, *, portal_id: str, url: str, stage: str, error: str) -> None:
+    db["failures"].insert(
+        {"portal_id": portal_id, "url": url, "stage": stage, "error": error, "failed_at": now()}
+    )
+
+
+def record_crawl(db: sqlite_utils.Database, stats: dict) -> None:
+    db["crawls"].insert(stats)

@@ -1,0 +1,38 @@
+"""What the spider hands on: fetched documents, skipped column items, failures."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DocumentItem:
+    """One fetched response: a report's detail page or one of its attachments."""
+
+    url: str
+    portal_id: str
+    role: str  # "page" or "attachment"
+    report_url: str
+    content: bytes
+    content_type: str = ""
+    status: int = 200
+    listing_title: str = ""
+    listing_date: str = ""
+    parsed: dict | None = field(default=None, repr=False)
+
+
+@dataclass
+class SkippedItem:
+    """A column item that is not an annual report, with the reason."""
+
+    url: str
+    portal_id: str
+    title: str
+    reason: str
+
+
+@dataclass
+class FailureItem:
+    """A request that failed for good (after retries)."""
+
+    url: str
+    portal_id: str
+    stage: str
+    error: str

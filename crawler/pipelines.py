@@ -1,0 +1,82 @@
+"""Item pipelines: parse each fetched document, then archive it. One job each."""
+from datetime import datetime, timezone
+
+from scrapy.exceptions import NotConfigured, UsageError
+
+import parsers
+from archive import store
+from archive.db import ArchiveError, open_archive
+from crawler.items import DocumentItem, FailureItem, SkippedItem
+
+
+class ParsePipeline:
+    """Turn a fetched report page or attachment into data with `parsers`."""
+
+    def process_item(self, item):
+        if isinstance(item, DocumentItem):
+            name = item.url.split("?")[0].rsplit("/", 1)[-1]
+            item.parsed = parsers.parse(item.content, name=name, content_type=item.content_type)
+        return item
+
+
+class ArchivePipeline:
+    """Store documents, their parses and the crawl's bookkeeping in the SQLite archive."""
+
+    def __init__(self, path: str, crawler):
+        self.path = path
+        self.crawler = crawler
+        self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        path = crawler.settings.get("NIANBAO_DB")
+        if not path:
+            raise NotConfigured("NIANBAO_DB is not set")
+        return cls(path, crawler)
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        """Refuse an archive path that cannot be opened, before the crawl starts."""
+        try:
+            open_archive(settings.get("NIANBAO_DB")).close()
+        except ArchiveError as error:
+            raise UsageError(f"cannot open the archive: {error}", print_help=False) from error
+
+    def open_spider(self):
+        self.db = open_archive(self.path)
+        store.upsert_portals(self.db, self.crawler.spider.portals)
+
+    def process_item(self, item):
+        with self.db.conn:
+            if isinstance(item, DocumentItem):
+                self._store_document(item)
+            elif isinstance(item, SkippedItem):
+                store.record_skipped(self.db, url=item.url, portal_id=item.portal_id,
+                                     title=item.title, reason=item.reason)
+            elif isinstance(item, FailureItem):
+                store.record_failure(self.db, portal_id=item.portal_id, url=item.url,
+                                     stage=item.stage, error=item.error)
+        return item
+
+    def _store_document(self, item: DocumentItem) -> None:
+        is_new = item.role == "page" and store.document_sha256(self.db, item.url) is None
+        document_id = store.store_document(
+            self.db, url=item.url, content=item.content, portal_id=item.portal_id, role=item.role,
+            report_url=item.report_url, status=item.status, content_type=item.content_type,
+            listing_title=item.listing_title, listing_date=item.listing_date,
+        )
+        store.store_parse(self.db, document_id, item.parsed)
+        store.derive_report(self.db, item.report_url)
+        if is_new:
+            self.crawler.stats.inc_value(f"portal/{item.portal_id}/reports_new")
+
+    def close_spider(self):
+        stats = self.crawler.stats
+        finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self.db.conn:
+            for portal in self.crawler.spider.portals:
+                counts = {key: stats.get_value(f"portal/{portal['id']}/{key}", 0)
+                          for key in ("listings_seen", "reports_found", "reports_new", "failed", "skipped")}
+                store.record_crawl(self.db, {"portal_id": portal["id"], "started_at": self.started_at,
+                                             "finished_at": finished_at, **counts})
+        self.db.close()

@@ -1,0 +1,65 @@
+"""The portal registry: a CSV data file of real portals and their 年报 columns."""
+import csv
+from collections import Counter
+from pathlib import Path
+
+DEFAULT_REGISTRY = Path(__file__).with_name("portals.csv")
+REQUIRED_COLUMNS = ("id", "name", "level", "province", "homepage", "column_urls")
+LEVELS = ("central", "province", "city", "county", "township", "department")
+
+
+class RegistryError(Exception):
+    """The registry file is missing or malformed."""
+
+
+def load_registry(path: str | Path = DEFAULT_REGISTRY) -> list[dict]:
+    """Read the registry; every row gets `column_urls` as a list."""
+    path = Path(path)
+    if not path.is_file():
+        raise RegistryError(f"registry file not found: {path}")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [name for name in REQUIRED_COLUMNS if name not in (reader.fieldnames or [])]
+            if missing:
+                raise RegistryError(f"{path}: missing column(s) {', '.join(missing)}")
+            portals = list(reader)
+    except UnicodeDecodeError as error:
+        raise RegistryError(f"{path}: not UTF-8 text ({error})") from error
+    seen = set()
+    for line, portal in enumerate(portals, start=2):
+        if not portal["id"]:
+            raise RegistryError(f"{path}, line {line}: empty id")
+        if portal["id"] in seen:
+            raise RegistryError(f"{path}, line {line}: duplicate id {portal['id']}")
+        if portal["level"] not in LEVELS:
+            raise RegistryError(f"{path}, line {line}: level {portal['level']!r} is not one of {', '.join(LEVELS)}")
+        seen.add(portal["id"])
+        portal["column_urls"] = (portal.get("column_urls") or "").split()
+    return portals
+
+
+def select_portals(portals: list[dict], *, ids: str = "", level: str = "", province: str = "") -> list[dict]:
+    """Filter by comma-separated ids, levels and provinces (empty means all)."""
+    def wanted(value: str, spec: str) -> bool:
+        return not spec or value in {part.strip() for part in spec.split(",")}
+
+    unknown = {part.strip() for part in ids.split(",") if part.strip()} - {p["id"] for p in portals}
+    if unknown:
+        raise RegistryError(f"unknown portal id(s): {', '.join(sorted(unknown))}")
+    return [
+        portal for portal in portals
+        if wanted(portal["id"], ids) and wanted(portal["level"], level) and wanted(portal["province"], province)
+    ]
+
+
+def registry_stats(portals: list[dict]) -> list[str]:
+    """Lines for `nianbao registry stats`."""
+    levels = Counter(portal["level"] for portal in portals)
+    lines = [
+        f"portals: {len(portals)}",
+        f"provinces: {len({portal['province'] for portal in portals})}",
+        f"with column url: {sum(bool(portal['column_urls']) for portal in portals)}",
+    ]
+    lines += [f"level {level}: {levels[level]}" for level in LEVELS]
+    return lines

@@ -1,0 +1,40 @@
+"""Scrapy settings for `scrapy crawl portals`. Polite by default: these are public
+servers of small government bodies."""
+
+BOT_NAME = "nianbao"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Where the archive is written (override with -s NIANBAO_DB=PATH).
+NIANBAO_DB = "nianbao.db"
+# A page that says who runs the crawl and how to reach them.
+NIANBAO_CONTACT_URL = "https://github.com/nianbao/nianbao"
+USER_AGENT = f"nianbao/0.1 (+{NIANBAO_CONTACT_URL}; government annual report archive)"
+
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+DOWNLOAD_MAXSIZE = 64 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 16 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ParsePipeline": 300,
+    "crawler.pipelines.ArchivePipeline": 800,
+}
+
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+COMMANDS_MODULE = "crawler.commands"

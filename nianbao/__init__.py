@@ -1,0 +1,1 @@
+"""nianbao: the open archive of China's government information disclosure annual reports."""

@@ -1,0 +1,52 @@
+"""The arithmetic checks (勾稽关系) of FORMATS.md; a check with a null input is skipped."""
+from . import formats
+
+
+def _sum_check(cid: str, cells: dict, total: str, parts: list[str]) -> dict:
+    vals = [cells.get(p) for p in parts]
+    tot = cells.get(total)
+    if tot is None or any(v is None for v in vals):
+        return {"id": cid, "status": "skip", "expected": None, "actual": tot}
+    expected = sum(vals)
+    ok = abs(expected - tot) < 1e-6
+    return {"id": cid, "status": "pass" if ok else "fail", "expected": expected, "actual": tot}
+
+
+def _result_rows(fmt: str) -> list[str]:
+    names = [r["row"] for r in formats.rows(fmt, "requests")]
+    s = formats.spec()
+    return names[names.index(s["result_rows_start"]):names.index(s["result_rows_end"])]
+
+
+def run(fmt: str, cells: dict) -> list[dict]:
+    """Every check of the format, as {"id", "status", "expected", "actual"}."""
+    if fmt not in formats.spec()["formats"]:
+        return []
+    s = formats.spec()
+    cols = s["requests_columns"]
+    out = []
+    for c in cols:
+        r = lambda row: f"requests.{row}.{c}"  # noqa: E731
+        new, cin, tot, cfw = (cells.get(r(x)) for x in ("new", "carried_in", "total", "carried_forward"))
+        if None in (new, cin, tot, cfw):
+            out.append({"id": f"requests.balance.{c}", "status": "skip", "expected": None, "actual": None})
+        else:
+            ok = abs((new + cin) - (tot + cfw)) < 1e-6
+            out.append({"id": f"requests.balance.{c}", "status": "pass" if ok else "fail",
+                        "expected": new + cin, "actual": tot + cfw})
+    for c in cols:
+        out.append(_sum_check(f"requests.total_row.{c}", cells, f"requests.total.{c}",
+                              [f"requests.{row}.{c}" for row in _result_rows(fmt)]))
+    for row in [r["row"] for r in formats.rows(fmt, "requests")]:
+        out.append(_sum_check(f"requests.total_col.{row}", cells, f"requests.{row}.total",
+                              [f"requests.{row}.{c}" for c in cols[:-1]]))
+    for g in s["appeals_groups"]:
+        out.append(_sum_check(f"appeals.{g}.total", cells, f"appeals.{g}.total",
+                              [f"appeals.{g}.{c}" for c in s["appeals_columns"][:-1]]))
+    return out
+
+
+def column_score(fmt: str, cells: dict) -> int:
+    """How many column-wise request checks pass (used to choose between fused readings)."""
+    return sum(1 for c in run(fmt, cells) if c["status"] == "pass" and
+               (c["id"].startswith("requests.balance") or c["id"].startswith("requests.total_row")))

@@ -1,0 +1,78 @@
+"""Cut flattened table text (or HTML cell text) into a stream of items.
+
+An item is ("T", label text), ("V", written figure) or ("E", None) for a cell known
+to be empty. Every flattened shape reduces to this stream: pipes (`|`, empty pipe
+runs), one cell per line, tabs, spaces, and cells fused with no separator at all.
+"""
+import re
+import unicodedata
+
+from .values import is_value_token
+
+_ITEM_BEFORE = re.compile(r"(?<=\d)(?=[1-9][.、][^\d.])")
+_PIECE = re.compile(
+    r"(?P<item>(?<![\d.])[1-9][.、](?=[^\d.]))"
+    r"|(?P<val>(?:增加|增|减少|减|\+)?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:万元|元|件|个|项|条)?)"
+)
+
+
+# Traditional characters of the standard labels and headings (some mirrors serve 繁體).
+_SIMPLIFIED = str.maketrans(
+    "開總體況報處請訴議結轉辦數許費規範門關務機與項據單權決記廣內資護書訂職責條強製採購計縣區鎮廳會統級導網發佈時間現將於為實際頁場類確認複維糾審舉訊號構營業學術組織態問題進並繼續應對屬國險穩過執檢補後訪無當獲繳納經勞動紀準盡錄員環節編則層傳產價",
+    "开总体况报处请诉议结转办数许费规范门关务机与项据单权决记广内资护书订职责条强制采购计县区镇厅会统级导网发布时间现将于为实际页场类确认复维纠审举讯号构营业学术组织态问题进并继续应对属国险稳过执检补后访无当获缴纳经劳动纪准尽录员环节编则层传产价",
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and brackets), simplified label characters, and no
+    broken-encoding `?` or zero-width marks."""
+    text = unicodedata.normalize("NFKC", text).translate(_SIMPLIFIED)
+    text = re.sub(r"(增加|增|减少|减)[ \t]+(?=\d)", r"\1", text)
+    return re.sub(r"[?\u200b\u200c\u200d\ufeff\ufffd]", "", text)
+
+
+def split_word(word: str) -> list[tuple[str, str | None]]:
+    """Items of one whitespace-free word: figures, and the label text around them."""
+    if is_value_token(word):
+        return [("V", word)]
+    word = _ITEM_BEFORE.sub(" ", word)
+    out: list[tuple[str, str | None]] = []
+    for part in word.split():
+        pos = 0
+        for m in _PIECE.finditer(part):
+            if m.group("item"):
+                continue
+            if m.start() > pos:
+                out.append(("T", part[pos:m.start()]))
+            out.append(("V", m.group("val")))
+            pos = m.end()
+        if pos < len(part):
+            out.append(("T", part[pos:]))
+    return out
+
+
+def _words(chunk: str) -> list[tuple[str, str | None]]:
+    out = []
+    for word in chunk.split():
+        out.extend(split_word(word))
+    return out
+
+
+def stream(text: str) -> list[tuple[str, str | None]]:
+    """Items of a flattened table region (already normalised)."""
+    items: list[tuple[str, str | None]] = []
+    if text.count("|") >= 6:
+        for piece in text.split("|"):
+            items.extend(_words(piece) if piece.strip() else [("E", None)])
+        return items
+    for line in text.replace("|", " ").split("\n"):
+        if not line:
+            continue
+        items.extend(_words(line) if line.strip() else [("E", None)])
+    return items
+
+
+def cell_items(text: str) -> list[tuple[str, str | None]]:
+    """Items of one real table cell (HTML/DOCX/PDF grid): an empty cell is one E item."""
+    text = normalize(text)
+    return _words(text) or [("E", None)]

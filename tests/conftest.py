@@ -1,0 +1,66 @@
+"""Shared fixtures: the shared corpus (optional), the sample portals served on
+127.0.0.1, and one real crawl of them into a real SQLite archive."""
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nianbao.sample_portals.server import base_url, manifests, start_server, write_registry
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """../shared, or skip: the project must work without it."""
+    if not (SHARED / "gold").is_dir():
+        pytest.skip("../shared is absent")
+    return SHARED
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sample_portals():
+    server = start_server()
+    yield base_url(server)
+    server.shutdown()
+
+
+def run_crawl(registry: Path, db: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Run the real `scrapy crawl portals` from the repo root, unthrottled."""
+    return subprocess.run(
+        [str(BIN / "scrapy"), "crawl", "portals", "-a", f"registry={registry}", "-s", f"NIANBAO_DB={db}",
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO", *extra],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+@pytest.fixture(scope="session")
+def crawled(sample_portals, tmp_path_factory):
+    """One crawl of every sample portal plus one unreachable portal."""
+    folder = tmp_path_factory.mktemp("crawl")
+    registry = folder / "registry.csv"
+    write_registry(registry, sample_portals)
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    with registry.open("a", encoding="utf-8") as handle:
+        handle.write(f"down,不可达的门户,county,福建省,,{unreachable}/,{unreachable}/xxgk/nb/,generic,,closed port\n")
+    db = folder / "archive.db"
+    result = run_crawl(registry, db)
+    assert result.returncode == 0, result.stderr[-3000:]
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    yield {"db": db, "conn": connection, "base": sample_portals, "log": result.stderr,
+           "manifests": manifests(), "unreachable": unreachable}
+    connection.close()

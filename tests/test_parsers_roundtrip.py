@@ -1,0 +1,129 @@
+"""Round trip: gold cells rendered as an HTML table (rowspan/colspan) and as several
+flattened text shapes must parse back to the same cells."""
+import json
+from pathlib import Path
+
+import pytest
+
+from parsers import formats, parse
+
+GOLD = Path(__file__).resolve().parents[1].parent / "shared" / "gold"
+HEAD = "某县人民政府{year}年政府信息公开工作年度报告\n一、总体情况\n本年度工作平稳。\n二、主动公开政府信息情况\n"
+TAIL = "五、存在的主要问题及改进情况\n无。\n六、其他需要报告的事项\n无。\n"
+
+
+def _show(value, code, units, empty):
+    if value is None:
+        return empty
+    if code.endswith(".change") and value < 0:
+        return f"减{-value}"
+    return f"{value}{units.get(code, '')}"
+
+
+def _rows(fmt, cells, units, empty):
+    """Table rows as lists of strings: [labels..., values...]."""
+    s = formats.spec()
+    out = []
+    group = None
+    for r in formats.rows(fmt, "active"):
+        if r["group"] != group:
+            group = r["group"]
+            out.append(("group", [group]))
+            out.append(("head", ["信息内容", *r["column_labels"]]))
+        out.append(("row", [r["label"], *[_show(cells[f"active.{r['row']}.{c}"], f"active.{r['row']}.{c}", units, empty)
+                                          for c in r["columns"]]]))
+    out.append(("section", ["三、收到和处理政府信息公开申请情况"]))
+    out.append(("head", ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况"]))
+    out.append(("head", ["自然人", "法人或其他组织", "总计"]))
+    out.append(("head", s["requests_column_labels"][1:6]))
+    for r in formats.rows(fmt, "requests"):
+        out.append(("row", [r["label"], *[_show(cells[f"requests.{r['row']}.{c}"], "", {}, empty)
+                                          for c in s["requests_columns"]]]))
+    out.append(("section", ["四、政府信息公开行政复议、行政诉讼情况"]))
+    out.append(("head", ["行政复议", "行政诉讼"]))
+    out.append(("head", [*s["appeals_column_labels"], *s["appeals_group_labels"][1:]]))
+    out.append(("head", s["appeals_column_labels"] * 2))
+    out.append(("row", [_show(cells[f"appeals.{g}.{c}"], "", {}, empty)
+                        for g in s["appeals_groups"] for c in s["appeals_columns"]]))
+    return out
+
+
+def render_text(fmt, cells, units, shape, year):
+    empty = "" if shape == "pipe" else "/"
+    lines = [HEAD.format(year=year)]
+    for kind, row in _rows(fmt, cells, units, empty):
+        if kind == "section":
+            lines.append(row[0])
+        elif shape == "pipe":
+            lines.append(" | ".join(row) + " | ||")
+        elif shape == "lines":
+            lines.extend(row + [""])
+        elif shape == "tabs":
+            lines.extend("\t" + c for c in row)
+            lines.append("")
+        else:
+            lines.append(" ".join(row))
+    return "\n".join(lines) + "\n" + TAIL
+
+
+def render_html(fmt, cells, units, year):
+    """Three tables built the way CMS pages build them: spans in the headers and labels."""
+    s = formats.spec()
+    parts = [f"<html><head><meta name='ArticleTitle' content='某县{year}年政府信息公开工作年度报告'></head><body>",
+             "<p>一、总体情况</p><p>二、主动公开政府信息情况</p><table>"]
+    group = None
+    for r in formats.rows(fmt, "active"):
+        if r["group"] != group:
+            group = r["group"]
+            parts.append(f"<tr><td colspan='4'>{group}</td></tr><tr><td>信息内容</td>"
+                         + "".join(f"<td colspan='{3 // len(r['columns'])}'>{c}</td>" for c in r["column_labels"]) + "</tr>")
+        vals = [_show(cells[f"active.{r['row']}.{c}"], f"active.{r['row']}.{c}", units, "&nbsp;") for c in r["columns"]]
+        parts.append(f"<tr><td>{r['label']}</td>" + "".join(f"<td colspan='{3 // len(vals)}'>{v}</td>" for v in vals) + "</tr>")
+    parts.append("</table><p>三、收到和处理政府信息公开申请情况</p><table>")
+    parts.append("<tr><td rowspan='3' colspan='3'>（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>"
+                 "<td colspan='7'>申请人情况</td></tr><tr><td rowspan='2'>自然人</td><td colspan='5'>法人或其他组织</td>"
+                 "<td rowspan='2'>总计</td></tr><tr>" + "".join(f"<td><p>{c[:2]}</p><p>{c[2:]}</p></td>"
+                                                           for c in s["requests_column_labels"][1:6]) + "</tr>")
+    rows = formats.rows(fmt, "requests")
+    results = [r for r in rows if r["row"] not in ("new", "carried_in", "total", "carried_forward")]
+    for r in rows:
+        name = r["row"]
+        vals = "".join("<td>" + _show(cells[f"requests.{name}.{c}"], "", {}, "&nbsp;") + "</td>" for c in s["requests_columns"])
+        if r is results[0]:
+            label = f"<td rowspan='{len(results)}'>三、本年度办理结果</td><td colspan='2'>{r['label']}</td>"
+        elif r in results:
+            label = f"<td colspan='2'>{r['label']}</td>"
+        else:
+            label = f"<td colspan='3'>{r['label']}</td>"
+        parts.append(f"<tr>{label}{vals}</tr>")
+    parts.append("</table><p>四、政府信息公开行政复议、行政诉讼情况</p><table>")
+    parts.append("<tr><td colspan='5'>行政复议</td><td colspan='10'>行政诉讼</td></tr><tr>"
+                 + "".join(f"<td rowspan='2'>{c}</td>" for c in s["appeals_column_labels"])
+                 + "<td colspan='5'>未经复议<br/>直接起诉</td><td colspan='5'>复议后起诉</td></tr><tr>"
+                 + "".join(f"<td>{c}</td>" for c in s["appeals_column_labels"] * 2) + "</tr><tr>"
+                 + "".join("<td>" + _show(cells[f"appeals.{g}.{c}"], "", {}, "&nbsp;") + "</td>"
+                           for g in s["appeals_groups"] for c in s["appeals_columns"]) + "</tr></table>")
+    parts.append("<p>五、存在的主要问题及改进情况</p><p>无。</p><p>六、其他需要报告的事项</p><p>无。</p></body></html>")
+    return "".join(parts)
+
+
+def _golds():
+    if not GOLD.is_dir():
+        pytest.skip("../shared (gold answers) is not present")
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(GOLD.glob("*/*.json"))]
+
+
+@pytest.mark.parametrize("shape", ["html", "pipe", "lines", "tabs", "spaces"])
+def test_round_trip(shape):
+    for gold in _golds():
+        cells = gold["cells"]
+        if shape == "html":
+            doc = render_html(gold["format"], cells, gold["units"], gold["year"])
+            out = parse(doc.encode("utf-8"), name="x.html")
+        else:
+            doc = render_text(gold["format"], cells, gold["units"], shape, gold["year"])
+            out = parse(doc, name="x.txt")
+        assert out["format"] == gold["format"], (shape, gold["source"])
+        assert out["year"] == gold["year"]
+        assert out["cells"] == cells, (shape, gold["source"],
+                                       {k: (v, out["cells"].get(k)) for k, v in cells.items() if out["cells"].get(k) != v})

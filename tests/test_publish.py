@@ -1,0 +1,54 @@
+"""`nianbao serve` starts a real Datasette on the crawled archive, read-only."""
+import json
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import BIN, free_port
+
+
+@pytest.fixture(scope="module")
+def datasette(crawled):
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "nianbao"), "serve", str(crawled["db"]), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("datasette did not start: " + process.stdout.read())
+    yield f"{base}/{crawled['db'].stem}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def get_json(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.load(response)
+
+
+def test_serves_every_report_with_its_figures(datasette, crawled):
+    reports = get_json(f"{datasette}/reports.json?_shape=array&_size=max&_col=url&_col=title")
+    expected = crawled["conn"].execute("select count(*) from reports").fetchone()[0]
+    assert len(reports) == expected > 0
+    figures = get_json(f"{datasette}.json?sql=select+count(value)+as+n+from+cells&_shape=array")
+    assert figures[0]["n"] == crawled["conn"].execute("select count(value) from cells").fetchone()[0] > 0
+
+
+def test_reports_are_faceted_by_year_and_format(datasette):
+    data = get_json(f"{datasette}/reports.json?_size=0")
+    assert {"year", "format"} <= set(data["facet_results"])
+
+
+def test_served_immutable_with_a_time_limit(datasette, crawled):
+    base = datasette.rsplit("/", 1)[0]
+    databases = {db["name"]: db for db in get_json(f"{base}/-/databases.json")}
+    assert databases[crawled["db"].stem]["is_mutable"] is False
+    assert get_json(f"{base}/-/settings.json")["sql_time_limit_ms"] <= 5000
