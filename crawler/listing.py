@@ -1,12 +1,16 @@
 """Read a column's listing pages: its items and the other pages of the column.
 
-Items are found the same way on every CMS (a link whose list row carries a date, or a
-TRS document address); pagination differs, so each CMS family has a small adapter,
-chosen by what the page shows. Unknown layouts fall back to the generic adapter.
+Each CMS family has a small adapter, chosen by what the page shows (first match in
+ADAPTERS wins); unknown layouts fall back to the generic one. An adapter answers
+`matches(response)`, `items(response)` (the documents listed) and
+`next_requests(response)` (requests for the column's other pages, without callback:
+the spider sets it). Items on HTML pages are found the same way on every CMS: a link
+whose list row carries a date, or a TRS document address.
 """
 import re
 from dataclasses import dataclass
 
+import scrapy
 from scrapy.http import TextResponse
 
 DATE = re.compile(r"((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
@@ -56,7 +60,14 @@ def listed_items(response: TextResponse) -> list[ListedItem]:
     return items
 
 
-class TrsStaticAdapter:
+class HtmlListAdapter:
+    """Base: the items of an HTML listing page are its dated links."""
+
+    def items(self, response: TextResponse) -> list[ListedItem]:
+        return listed_items(response)
+
+
+class TrsStaticAdapter(HtmlListAdapter):
     """TRS WCM static columns: index.htm, index_1.htm, … announced by createPageHTML()."""
 
     name = "trs"
@@ -70,13 +81,13 @@ class TrsStaticAdapter:
     def matches(self, response: TextResponse) -> bool:
         return bool(self.CALL.search(response.text))
 
-    def next_pages(self, response: TextResponse) -> list[str]:
+    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
         pages, _, base, ext = self.CALL.search(response.text).groups()
-        return [response.urljoin(f"{base}.{ext}" if page == 0 else f"{base}_{page}.{ext}")
+        return [scrapy.Request(response.urljoin(f"{base}.{ext}" if page == 0 else f"{base}_{page}.{ext}"))
                 for page in range(int(pages))]
 
 
-class NextLinkAdapter:
+class NextLinkAdapter(HtmlListAdapter):
     """Any column with a plain 下一页 / next link: the fallback for unknown layouts."""
 
     name = "generic"
@@ -84,13 +95,13 @@ class NextLinkAdapter:
     def matches(self, response: TextResponse) -> bool:
         return True
 
-    def next_pages(self, response: TextResponse) -> list[str]:
+    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
         pages = []
         for link in response.xpath("//a[@href]"):
             text = "".join(link.xpath(".//text()").getall()).strip().lower()
             href = link.attrib["href"].strip()
             if text in NEXT_PAGE_TEXT and href and not href.startswith(("javascript:", "#")):
-                pages.append(response.urljoin(href))
+                pages.append(scrapy.Request(response.urljoin(href)))
         return pages
 
 

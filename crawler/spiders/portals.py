@@ -11,7 +11,7 @@ from scrapy.exceptions import UsageError
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.items import DocumentItem, FailureItem, SkippedItem
-from crawler.listing import adapter_for, listed_items
+from crawler.listing import adapter_for
 from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
 from parsers.titles import classify_title
 
@@ -66,7 +66,8 @@ class PortalsSpider(scrapy.Spider):
             yield FailureItem(response.url, portal_id, "listing", "listing page is not text")
             return
         adapter = adapter_for(response)
-        for item in listed_items(response):
+        self.logger.debug("%s: %s read as %s", portal_id, response.url, adapter.name)
+        for item in adapter.items(response):
             verdict = classify_title(item.title)
             if not verdict["is_report"]:
                 self.count(portal_id, "skipped")
@@ -79,8 +80,8 @@ class PortalsSpider(scrapy.Spider):
                     item.url, callback=self.parse_report, errback=self.failed,
                     cb_kwargs={"portal_id": portal_id, "title": item.title, "date": item.date},
                 )
-        for url in adapter.next_pages(response):
-            yield response.follow(url, callback=self.parse_listing, errback=self.failed,
+        for request in adapter.next_requests(response):
+            yield request.replace(callback=self.parse_listing, errback=self.failed,
                                   cb_kwargs={"portal_id": portal_id})
 
     def parse_report(self, response, portal_id: str, title: str, date: str):
