@@ -72,7 +72,7 @@ TABLES = {
         {
             "id": int, "portal_id": str, "started_at": str, "finished_at": str,
             "listings_seen": int, "reports_found": int, "reports_new": int,
-            "failed": int, "skipped": int,
+            "reports_unchanged": int, "failed": int, "skipped": int,
         },
         {"pk": "id", "foreign_keys": [("portal_id", "portals", "id")]},
     ),

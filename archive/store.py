@@ -51,6 +51,12 @@ def document_sha256(db: sqlite_utils.Database, url: str) -> str | None:
     return row[0] if row else None
 
 
+def archived_reports(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
+    """Report pages already archived: url -> (listing title, listing date) when fetched."""
+    return {url: (title or "", date or "") for url, title, date in db.execute(
+        "select url, listing_title, listing_date from documents where role = 'page'")}
+
+
 def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, portal_id: str,
                    role: str, report_url: str | None = None, status: int = 200,
                    content_type: str = "", listing_title: str = "",

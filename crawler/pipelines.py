@@ -76,7 +76,7 @@ class ArchivePipeline:
         with self.db.conn:
             for portal in self.crawler.spider.portals:
                 counts = {key: stats.get_value(f"portal/{portal['id']}/{key}", 0)
-                          for key in ("listings_seen", "reports_found", "reports_new", "failed", "skipped")}
+                          for key in ("listings_seen", "reports_found", "reports_new", "reports_unchanged", "failed", "skipped")}
                 store.record_crawl(self.db, {"portal_id": portal["id"], "started_at": self.started_at,
                                              "finished_at": finished_at, **counts})
         self.db.close()

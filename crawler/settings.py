@@ -38,3 +38,11 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 COMMANDS_MODULE = "crawler.commands"
+
+# Incremental and resumable crawls: reports already archived (same listing title
+# and date) are not fetched again; NIANBAO_REFETCH=True fetches everything. The
+# duplicate filter forgets between runs so that a crawl resumed from JOBDIR walks
+# the listings again instead of losing what was in flight when it was killed.
+NIANBAO_REFETCH = False
+SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipArchivedReports": 950}
+DUPEFILTER_CLASS = "crawler.dupefilter.RunOnlyDupeFilter"

@@ -2,7 +2,7 @@
 
 Arguments (-a): registry=PATH (default: the bundled registry), portal=ID,ID,
 level=LEVEL, province=NAME, years=2021-2024. The spider only finds and fetches;
-parsing and storing are item pipelines.
+parsing and storing are item pipelines, skipping archived reports a middleware.
 """
 import re
 
@@ -10,12 +10,14 @@ import scrapy
 from scrapy.exceptions import UsageError
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.discovery import column_links, disclosure_links
 from crawler.items import DocumentItem, FailureItem, SkippedItem
 from crawler.listing import adapter_for
 from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
 from parsers.titles import classify_title
 
 ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?)$", re.IGNORECASE)
+DISCOVERY_DEPTH = 2
 
 
 def parse_years(spec: str) -> range | None:
@@ -24,9 +26,17 @@ def parse_years(spec: str) -> range | None:
         return None
     match = re.fullmatch(r"\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*", spec)
     if not match:
-        raise UsageError(f"years must look like 2021-2024 or 2023, not {spec!r}")
+        raise UsageError(f"years must look like 2021-2024 or 2023, not {spec!r}", print_help=False)
     first, last = int(match.group(1)), int(match.group(2) or match.group(1))
     return range(first, last + 1)
+
+
+def document_item(response, portal_id: str, role: str, report_url: str, **listing) -> DocumentItem:
+    return DocumentItem(
+        url=response.url, portal_id=portal_id, role=role, report_url=report_url, content=response.body,
+        content_type=response.headers.get("Content-Type", b"").decode("latin-1"), status=response.status,
+        **listing,
+    )
 
 
 class PortalsSpider(scrapy.Spider):
@@ -42,6 +52,7 @@ class PortalsSpider(scrapy.Spider):
         except RegistryError as error:
             raise UsageError(str(error), print_help=False) from error
         self.years = parse_years(years)
+        self.robots_override = {p["id"]: p.get("robots_override", "") for p in self.portals}
 
     @classmethod
     def check_arguments(cls, **arguments) -> None:
@@ -51,14 +62,44 @@ class PortalsSpider(scrapy.Spider):
     def count(self, portal_id: str, key: str) -> None:
         self.crawler.stats.inc_value(f"portal/{portal_id}/{key}")
 
+    def request(self, url: str, callback, portal: dict | str, **kwargs) -> scrapy.Request:
+        """A request of this crawl: failures recorded, robots.txt obeyed unless the
+        registry states a reason to override it for the portal."""
+        portal_id = portal if isinstance(portal, str) else portal["id"]
+        return scrapy.Request(url, callback=callback, errback=self.failed,
+                              meta=self.portal_meta(portal_id, kwargs.pop("meta", {})),
+                              cb_kwargs={"portal_id": portal_id, **kwargs.pop("cb_kwargs", {})}, **kwargs)
+
+    def portal_meta(self, portal_id: str, meta: dict) -> dict:
+        if self.robots_override.get(portal_id):
+            return {**meta, "dont_obey_robotstxt": True}
+        return meta
+
     async def start(self):
         for portal in self.portals:
-            if not portal["column_urls"]:
-                self.logger.warning("%s: no 年报 column URL in the registry; skipped", portal["id"])
-                continue
-            for url in portal["column_urls"]:
-                yield scrapy.Request(url, callback=self.parse_listing, errback=self.failed,
-                                     cb_kwargs={"portal_id": portal["id"]})
+            if portal["column_urls"]:
+                for url in portal["column_urls"]:
+                    yield self.request(url, self.parse_listing, portal)
+            elif portal.get("homepage"):
+                yield self.request(portal["homepage"], self.discover_column, portal, cb_kwargs={"depth": 0})
+            else:
+                self.logger.warning("%s: neither a 年报 column nor a homepage in the registry", portal["id"])
+
+    def discover_column(self, response, portal_id: str, depth: int):
+        """Find the 年报 column from a homepage or a 政府信息公开 page, by link text."""
+        if not hasattr(response, "text"):
+            return
+        columns = column_links(response)
+        if columns:
+            self.logger.info("%s: 年报 column found at %s", portal_id, columns[0])
+            yield self.request(columns[0], self.parse_listing, portal_id)
+        elif depth < DISCOVERY_DEPTH:
+            for url in disclosure_links(response):
+                yield self.request(url, self.discover_column, portal_id, cb_kwargs={"depth": depth + 1})
+        elif depth == DISCOVERY_DEPTH:
+            self.count(portal_id, "failed")
+            yield FailureItem(response.url, portal_id, "discovery",
+                              f"no 年报 column found within {DISCOVERY_DEPTH} links of the homepage")
 
     def parse_listing(self, response, portal_id: str):
         self.count(portal_id, "listings_seen")
@@ -66,7 +107,8 @@ class PortalsSpider(scrapy.Spider):
             yield FailureItem(response.url, portal_id, "listing", "listing page is not text")
             return
         adapter = adapter_for(response)
-        self.logger.debug("%s: %s read as %s", portal_id, response.url, adapter.name)
+        if adapter.name == "generic":
+            self.logger.info("%s: %s has no known CMS layout; read as a generic list", portal_id, response.url)
         for item in adapter.items(response):
             verdict = classify_title(item.title)
             if not verdict["is_report"]:
@@ -76,34 +118,35 @@ class PortalsSpider(scrapy.Spider):
                 continue
             else:
                 self.count(portal_id, "reports_found")
-                yield scrapy.Request(
-                    item.url, callback=self.parse_report, errback=self.failed,
-                    cb_kwargs={"portal_id": portal_id, "title": item.title, "date": item.date},
-                )
+                yield self.request(item.url, self.parse_report, portal_id, meta={"nianbao_role": "report"},
+                                   cb_kwargs={"title": item.title, "date": item.date})
         for request in adapter.next_requests(response):
             yield request.replace(callback=self.parse_listing, errback=self.failed,
-                                  cb_kwargs={"portal_id": portal_id})
+                                  cb_kwargs={"portal_id": portal_id},
+                                  meta=self.portal_meta(portal_id, request.meta))
 
     def parse_report(self, response, portal_id: str, title: str, date: str):
-        yield DocumentItem(
-            url=response.url, portal_id=portal_id, role="page", report_url=response.url,
-            content=response.body, content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
-            status=response.status, listing_title=title, listing_date=date,
-        )
-        if not hasattr(response, "text"):
-            return
-        for href in response.xpath("//a/@href").getall():
-            url = response.urljoin(href.strip())
-            if ATTACHMENT.search(url.split("?")[0]):
-                yield scrapy.Request(url, callback=self.parse_attachment, errback=self.failed,
-                                     cb_kwargs={"portal_id": portal_id, "report_url": response.url})
+        """Fetch the page's attachments one after another, then hand the page on: a
+        page in the archive means its attachments were dealt with (resumable)."""
+        page = document_item(response, portal_id, "page", response.url, listing_title=title, listing_date=date)
+        attachments = []
+        if hasattr(response, "text"):
+            for href in response.xpath("//a/@href").getall():
+                url = response.urljoin(href.strip())
+                if ATTACHMENT.search(url.split("?")[0]) and url not in attachments:
+                    attachments.append(url)
+        yield from self.next_attachment(page, attachments)
 
-    def parse_attachment(self, response, portal_id: str, report_url: str):
-        yield DocumentItem(
-            url=response.url, portal_id=portal_id, role="attachment", report_url=report_url,
-            content=response.body, content_type=response.headers.get("Content-Type", b"").decode("latin-1"),
-            status=response.status,
-        )
+    def next_attachment(self, page: DocumentItem, pending: list[str]):
+        if not pending:
+            yield page
+            return
+        yield self.request(pending[0], self.parse_attachment, page.portal_id, dont_filter=True,
+                           cb_kwargs={"page": page, "pending": pending[1:]})
+
+    def parse_attachment(self, response, portal_id: str, page: DocumentItem, pending: list[str]):
+        yield document_item(response, portal_id, "attachment", page.url)
+        yield from self.next_attachment(page, pending)
 
     def failed(self, failure):
         request = failure.request
@@ -112,7 +155,10 @@ class PortalsSpider(scrapy.Spider):
             error = f"HTTP {failure.value.response.status}"
         else:
             error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        stage = {self.parse_listing: "listing", self.parse_report: "report"}.get(request.callback, "attachment")
+        stage = {self.parse_listing: "listing", self.parse_report: "report",
+                 self.parse_attachment: "attachment"}.get(request.callback, "discovery")
         self.count(portal_id, "failed")
         self.logger.warning("%s: %s failed: %s (%s)", portal_id, stage, request.url, error)
         yield FailureItem(request.url, portal_id, stage, error)
+        if stage == "attachment":
+            yield from self.next_attachment(request.cb_kwargs["page"], request.cb_kwargs["pending"])
