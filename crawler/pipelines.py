@@ -1,4 +1,8 @@
 """Item pipelines: parse each fetched document, then archive it. One job each."""
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 
 from scrapy.exceptions import NotConfigured, UsageError
@@ -10,13 +14,36 @@ from crawler.items import DocumentItem, FailureItem, SkippedItem
 
 
 class ParsePipeline:
-    """Turn a fetched report page or attachment into data with `parsers`."""
+    """Turn a fetched report page or attachment into data with `parsers`, in worker
+    processes (NIANBAO_PARSE_WORKERS, default one per core) so that parsing does not
+    hold up the downloads; 0 parses in the crawl's own process."""
 
-    def process_item(self, item):
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getint("NIANBAO_PARSE_WORKERS", os.cpu_count() or 1))
+
+    def open_spider(self):
+        self.pool = None
+        if self.workers > 0:
+            context = multiprocessing.get_context("forkserver")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+
+    async def process_item(self, item):
         if isinstance(item, DocumentItem):
             name = item.url.split("?")[0].rsplit("/", 1)[-1]
-            item.parsed = parsers.parse(item.content, name=name, content_type=item.content_type)
+            if self.pool is None:
+                item.parsed = parsers.parse(item.content, name=name, content_type=item.content_type)
+            else:
+                future = self.pool.submit(parsers.parse, item.content, name=name, content_type=item.content_type)
+                item.parsed = await asyncio.wrap_future(future)
         return item
+
+    def close_spider(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 class ArchivePipeline:

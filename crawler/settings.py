@@ -7,9 +7,9 @@ NEWSPIDER_MODULE = "crawler.spiders"
 
 # Where the archive is written (override with -s NIANBAO_DB=PATH).
 NIANBAO_DB = "nianbao.db"
-# A page that says who runs the crawl and how to reach them.
+# A page that says who runs the crawl and how to reach them; the spider puts it in
+# the User-Agent (-s NIANBAO_CONTACT_URL=https://…).
 NIANBAO_CONTACT_URL = "https://github.com/nianbao/nianbao"
-USER_AGENT = f"nianbao/0.1 (+{NIANBAO_CONTACT_URL}; government annual report archive)"
 
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16

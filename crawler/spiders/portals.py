@@ -55,6 +55,14 @@ class PortalsSpider(scrapy.Spider):
         self.robots_override = {p["id"]: p.get("robots_override", "") for p in self.portals}
 
     @classmethod
+    def update_settings(cls, settings) -> None:
+        """Name the project and the operator's contact URL in the User-Agent (an
+        explicit -s USER_AGENT still wins)."""
+        super().update_settings(settings)
+        contact = settings.get("NIANBAO_CONTACT_URL")
+        settings.set("USER_AGENT", f"nianbao/0.1 (+{contact}; government annual report archive)", priority="spider")
+
+    @classmethod
     def check_arguments(cls, **arguments) -> None:
         """Raise UsageError for bad -a arguments before the crawl starts."""
         cls(**arguments)
