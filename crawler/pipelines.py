@@ -46,6 +46,9 @@ class ParsePipeline:
             self.pool.shutdown()
 
 
+YIELD_COUNTS = ("listings_seen", "reports_found", "reports_new", "reports_unchanged", "failed", "skipped")
+
+
 class ArchivePipeline:
     """Store documents, their parses and the crawl's bookkeeping in the SQLite archive."""
 
@@ -93,6 +96,8 @@ class ArchivePipeline:
             listing_title=item.listing_title, listing_date=item.listing_date,
         )
         store.store_parse(self.db, document_id, item.parsed)
+        # Items are parsed concurrently, so a page may be stored before its
+        # attachment: derive the report again from whatever it has so far.
         store.derive_report(self.db, item.report_url)
         if is_new:
             self.crawler.stats.inc_value(f"portal/{item.portal_id}/reports_new")
@@ -102,8 +107,7 @@ class ArchivePipeline:
         finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self.db.conn:
             for portal in self.crawler.spider.portals:
-                counts = {key: stats.get_value(f"portal/{portal['id']}/{key}", 0)
-                          for key in ("listings_seen", "reports_found", "reports_new", "reports_unchanged", "failed", "skipped")}
+                counts = {key: stats.get_value(f"portal/{portal['id']}/{key}", 0) for key in YIELD_COUNTS}
                 store.record_crawl(self.db, {"portal_id": portal["id"], "started_at": self.started_at,
                                              "finished_at": finished_at, **counts})
         self.db.close()
