@@ -248,7 +248,7 @@ class GkmlptAdapter:
             if not (sid and category):
                 logger.warning("gkmlpt page without SID or 年报 category: %s", response.url)
                 return []
-            base = response.url.split("#")[0].split("/gkmlpt/")[0]
+            base = response.url.split("#")[0].rsplit("/gkmlpt/", 1)[0]
             return [scrapy.Request(f"{base}/gkmlpt/api/all/{category}?page=1&sid={sid.group(1)}")]
         page = int(dict(parse_qsl(urlsplit(response.url).query)).get("page") or 1)
         articles = data.get("articles") or []

@@ -9,6 +9,10 @@ file::
     pingtan/manifest.json, pingtan/SOURCES.md
     seeds/site/xxgk/ndbg/...                a generic (non-TRS) CMS column, 5 seed reports
     seeds/manifest.json, seeds/SOURCES.md
+    jcms/, gkmlpt/, annual/                 one portal per CMS family (Hanweb jcms column,
+                                            Guangdong gkmlpt, Hanweb xxgkAnnualReport.jsp), with
+                                            the crawl's traps and server data files
+                                            (routes.json, redirects.json, delays.json)
 
 The output is deterministic; the generated files are committed so that the
 project needs no ``shared/`` at run time.  Re-run after changing this script:
@@ -351,6 +355,10 @@ def build_pingtan(shared: Path, out: Path):
         "cms": "trs",
         "column": PT_COLUMN + "index.htm",
         "items": manifest_items,
+        "traps": [
+            {"trap": "not_a_report", "url": next(i["url"] for i in manifest_items if not i["is_report"]),
+             "title": next(i["title"] for i in manifest_items if not i["is_report"]), "expect": "skipped"},
+        ],
         "notes": [
             "Replica of the real 政府信息公开年报 column of https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/ "
             "(TRS WCM), built from the public archive changwu/pingtan-gov-zwgk-archive "
@@ -887,6 +895,10 @@ def build_seeds(shared: Path, out: Path):
         "cms": "generic",
         "column": SEEDS_COLUMN + "list.html",
         "items": items,
+        "traps": [
+            {"trap": "pdf_only", "url": next(i["url"] for i in items if i["attachment"]),
+             "attachment": next(i["attachment"] for i in items if i["attachment"]), "expect": "read from the PDF"},
+        ],
         "notes": [
             "A generic (non-TRS) CMS column holding the five seed reports of shared/corpus/seeds; the reports "
             "are real, the portal around them is not (one column for five different bodies).",
@@ -909,6 +921,634 @@ def build_seeds(shared: Path, out: Path):
     }
     write(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     write_sources(out, "seeds", manifest, files)
+    return manifest
+
+
+# ================================================================ CMS FAMILIES
+# Three more sample portals, one per CMS family the crawler reads: Hanweb jcms columns,
+# Guangdong gkmlpt, Hanweb's xxgkAnnualReport.jsp module. Their reports are the real texts
+# used above (seeds, Pingtan); the portals around them are modelled on each family's real
+# markup (see each SOURCES.md) and carry the crawl's traps, listed in manifest["traps"].
+
+FAMILY_FOOT = "本页为离线样例，正文取自真实发布的年度报告"
+
+
+def seed_text(shared: Path, sid: str) -> str:
+    return (shared / "corpus" / "seeds" / f"{sid}.txt").read_text(encoding="utf-8")
+
+
+def seed_gold(shared: Path, sid: str) -> dict:
+    return json.loads((shared / "gold" / "seeds" / f"{sid}.json").read_text(encoding="utf-8"))
+
+
+SEED_BY_ID = {s["sid"][:3]: s for s in SEEDS}
+
+
+def seed_body(shared: Path, key: str) -> str:
+    s = SEED_BY_ID[key]
+    text = seed_text(shared, s["sid"])
+    if s["mode"] == "tables":
+        return seed_tables_body(text, rows_tabbed if "\n\t" in text else rows_piped)
+    return seed_lines_body(text)
+
+
+def seed_title(shared: Path, key: str) -> str:
+    s = SEED_BY_ID[key]
+    return s.get("title") or seed_gold(shared, s["sid"])["title"]
+
+
+def pingtan_doc(shared: Path, ym: str, docid: str) -> dict:
+    d = next((shared / "corpus" / "pingtan" / ym).glob(f"{docid}_*"))
+    it = parse_page_txt(d / "page.txt")
+    it["dir"] = d
+    return it
+
+
+def pingtan_text_body(it: dict) -> str:
+    body, _ = clean_body(it["body"])
+    return "\n".join(f"<p>{esc(p)}</p>" for p in split_paragraphs(body))
+
+
+def pingtan_raw_body(it: dict) -> str:
+    """The article content of a raw Pingtan page (its tables as published)."""
+    import lxml.html
+    doc = lxml.html.fromstring((it["dir"] / "page.html").read_text(encoding="utf-8"))
+    div = doc.xpath('//div[contains(@class, "article_content_01")]')[0]
+    return (esc(div.text or "")) + "".join(lxml.html.tostring(c, encoding="unicode") for c in div)
+
+
+def docx_bytes(blocks) -> bytes:
+    """A .docx of paragraphs and tables (tables as (text, rowspan, colspan) rows, merged
+    as printed), with fixed zip timestamps so the build is deterministic."""
+    import io
+    import zipfile
+    import docx
+    document = docx.Document()
+    document.core_properties.author = ""
+    for kind, value in blocks:
+        if kind == "p":
+            document.add_paragraph(value)
+            continue
+        taken, placed = set(), []
+        for r, row in enumerate(value):
+            c = 0
+            for text, rs, cs in row:
+                while (r, c) in taken:
+                    c += 1
+                placed.append((r, c, text, rs, cs))
+                taken |= {(r + i, c + j) for i in range(rs) for j in range(cs)}
+                c += cs
+        nrows = max(r for r, _ in taken) + 1
+        ncols = max(c for _, c in taken) + 1
+        table = document.add_table(rows=nrows, cols=ncols)
+        table.style = "Table Grid"
+        for r, c, text, rs, cs in placed:
+            cell = table.cell(r, c)
+            if rs > 1 or cs > 1:
+                cell = cell.merge(table.cell(r + rs - 1, c + cs - 1))
+            cell.text = text
+    raw = io.BytesIO()
+    document.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in sorted(src.namelist()):
+            data = src.read(name)
+            if name == "docProps/core.xml":
+                data = re.sub(rb"<dcterms:(created|modified)([^>]*)>[^<]*<", rb"<dcterms:\1\2>2021-01-20T00:00:00Z<", data)
+            dst.writestr(zipfile.ZipInfo(name, (2021, 1, 20, 0, 0, 0)), data)
+    return out.getvalue()
+
+
+def seed_docx(text: str, row_parser) -> bytes:
+    """Seed report as a Word file: paragraphs, then the three tables in the form's layout."""
+    lines = text.split("\n")
+    marks = {}
+    for i, l in enumerate(lines):
+        for k, rx in SECTION_RE.items():
+            if k not in marks and rx.match(l) and (k == "active" or "active" in marks):
+                marks[k] = i
+    a, r, p, e = marks["active"], marks["requests"], marks["appeals"], marks["end"]
+    blocks = [("p", l.strip()) for l in lines[: a + 1] if l.strip()]
+    blocks.append(("t", spans_active(row_parser(lines[a + 1: r]))))
+    blocks.append(("p", lines[r].strip()))
+    blocks.append(("t", spans_requests(row_parser(lines[r + 1: p]))))
+    blocks.append(("p", lines[p].strip()))
+    blocks.append(("t", spans_appeals(row_parser(lines[p + 1: e]))))
+    blocks += [("p", l.strip()) for l in lines[e:] if l.strip()]
+    return docx_bytes(blocks)
+
+
+def write_family(out: Path, manifest: dict, files, data_files: dict, intro: list[str]):
+    for name, data in data_files.items():
+        write(out / name, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    write(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    lines = [f"# Sources of the `{manifest['portal']}` sample portal", "",
+             "Generated by `nianbao/sample_portals/build.py`; paths are under the portal root "
+             f"(served at `/{manifest['portal']}/`), `shared/` is the project's read-only material.", ""]
+    lines += intro + ["", "| file | source |", "|---|---|"]
+    lines += [f"| `{path}` | {src} |" for path, src in files]
+    for name in data_files:
+        lines.append(f"| `{name}` (portal dir, read by server.py) | generated: see the notes of manifest.json |")
+    lines += ["| `manifest.json` (portal dir, not served) | generated; gold paths relative to `shared/gold/` |",
+              "| `SOURCES.md` (portal dir, not served) | this file, generated |", ""]
+    write(out / "SOURCES.md", "\n".join(lines))
+
+
+# ---------------------------------------------------------------- Hanweb jcms
+
+JCMS_COL, JCMS_UNIT, JCMS_WEB = "1229003", "4038553", "1"
+JCMS_WEBNAME = "年报样例门户"
+JCMS_PER_PAGE = 2
+
+JCMS_ARTICLE = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta name="SiteName" content="{webname}">
+<meta name="ColumnName" content="政府信息公开年报">
+<meta name="ArticleTitle" content="{title}">
+<meta name="PubDate" content="{date} 00:00">
+<meta name="ContentSource" content="{source}">
+<title>{title}</title>
+</head>
+<body>
+<div class="bt-position">当前位置：<a href="{{{{origin}}}}/">首页</a> &gt; 政府信息公开 &gt; <a href="{{{{origin}}}}/col/col{col}/index.html">政府信息公开年报</a></div>
+<div class="bt-article" id="zoom">
+<div class="bt-title">{title}</div>
+<div class="bt-info">发布日期：{date}&nbsp;&nbsp;信息来源：{source}&nbsp;&nbsp;浏览次数：<span id="hits"></span></div>
+<meta name="ContentStart">{body}<meta name="ContentEnd">
+</div>
+<div class="bt-foot">{foot}</div>
+</body>
+</html>
+"""
+
+JCMS_RECORD = ('<record><![CDATA[<li><a href="{href}" target="_blank" title="{title}">{title}</a>'
+               '<span class="bt-data-time">{date}</span></li>]]></record>')
+
+JCMS_COLUMN = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta name="SiteName" content="{webname}">
+<meta name="ColumnName" content="政府信息公开年报">
+<title>政府信息公开年报 {webname}</title>
+<script type="text/javascript" src="{{{{origin}}}}/module/jslib/jquery/jquery.js"></script>
+</head>
+<body>
+<div class="bt-position">当前位置：首页 &gt; 政府信息公开 &gt; 政府信息公开年报</div>
+<div class="bt-list" id="{unit}"><script type="text/xml"><datastore><nextgroup><![CDATA[<a href="{{{{origin}}}}/module/web/jpage/dataproxy.jsp?page=1&appid=1&webid={web}&path=/&columnid={col}&unitid={unit}&webname={webname_q}&permissiontype=0"></a>]]></nextgroup><recordset>
+{records}
+</recordset></datastore></script></div>
+<script type="text/javascript" src="{{{{origin}}}}/module/web/jpage/jpage.js"></script>
+<script type="text/javascript">
+$(document).ready(function(){{
+  $('#{unit}').jpage({{
+    totalRecord: {total}, perPage: {per_page}, groupSize: 3, barPosition: 'bottom',
+    proxyUrl: '{{{{origin}}}}/module/web/jpage/dataproxy.jsp',
+    ajaxParam: {{col: 1, appid: 1, webid: '{web}', path: '/', columnid: '{col}', sourceContentType: '1',
+                unitid: '{unit}', webname: '{webname}', permissiontype: 0}}
+  }});
+}});
+</script>
+<div class="bt-foot">{foot}</div>
+</body>
+</html>
+"""
+
+JCMS_PROXY = """<?xml version="1.0" encoding="UTF-8"?>
+<datastore><totalrecord>{total}</totalrecord><totalpage>{pages}</totalpage>
+<recordset>
+{records}
+</recordset></datastore>
+"""
+
+
+def build_jcms(shared: Path, out: Path):
+    import urllib.parse
+    site = out / "site"
+    # (kind, key, art date path, published, listed url differs?)
+    docs = []
+    for key in ("004", "003", "002", "000"):
+        s = SEED_BY_ID[key]
+        gold = seed_gold(shared, s["sid"])
+        y, m, d = (int(x) for x in s["published"].split("-"))
+        docs.append(dict(title=seed_title(shared, key), published=s["published"], year=gold["year"],
+                         fmt=gold["format"], gold=f"seeds/{s['sid']}.json", body=seed_body(shared, key),
+                         source_name=s["source_name"], path=f"/art/{y}/{m}/{d}/art_{JCMS_COL}_{s['cid']}.html",
+                         source=f"corpus/seeds/{s['sid']}.txt",
+                         how="`shared/corpus/seeds/" + s["sid"] + ".txt` (body as in the `seeds` portal)"))
+    for ym, docid in (("201801", "80506"), ("201701", "80485"), ("201601", "80445"), ("201501", "80791")):
+        it = pingtan_doc(shared, ym, docid)
+        y, m, d = (int(x) for x in it["published"].split("-"))
+        rel = it["dir"].relative_to(shared).as_posix()
+        docs.append(dict(title=it["title"], published=it["published"], year=int(re.search(r"(\d{4})年", it["title"]).group(1)),
+                         fmt="none", gold=None, body=pingtan_text_body(it), source_name="平潭县人民政府",
+                         path=f"/art/{y}/{m}/{d}/art_{JCMS_COL}_{docid}.html", source=it["url_orig"],
+                         how=f"{it['url_orig']} — `shared/{rel}/page.txt` (paragraphs rebuilt as in the `pingtan` portal)"))
+    files, items = [], []
+    redirects = {}
+    for doc in docs:
+        page = JCMS_ARTICLE.format(webname=JCMS_WEBNAME, title=esc(doc["title"]), date=doc["published"],
+                                   source=esc(doc["source_name"]), col=JCMS_COL, body=doc["body"], foot=FAMILY_FOOT)
+        write(site / doc["path"].lstrip("/"), page)
+        files.append((doc["path"], doc["how"] + ", in a jcms article page (`meta ContentStart/ContentEnd`)"))
+        doc["listed"] = doc["path"]
+    # trap: the 2020 report of 银州区 is listed under its old address, which answers 301
+    moved = docs[2]
+    moved["listed"] = moved["path"].replace("/art/2021/1/31/", "/art/2021/1/30/")
+    redirects[moved["listed"]] = moved["path"]
+    # records newest first; the 2023 report is listed a second time in the last group (置顶 copy)
+    records = docs + [docs[0]]
+    total = len(records)
+    group = JCMS_PER_PAGE * 3
+
+    def record(doc):
+        return JCMS_RECORD.format(href="{{origin}}" + doc["listed"], title=esc(doc["title"]), date=doc["published"])
+
+    column = f"/col/col{JCMS_COL}/index.html"
+    write(site / column.lstrip("/"), JCMS_COLUMN.format(
+        webname=JCMS_WEBNAME, webname_q=urllib.parse.quote(JCMS_WEBNAME), unit=JCMS_UNIT, web=JCMS_WEB, col=JCMS_COL,
+        records="\n".join(record(d) for d in records[:group]), total=total, per_page=JCMS_PER_PAGE, foot=FAMILY_FOOT))
+    routes = [{"method": "GET", "path": column, "file": column.lstrip("/"), "content_type": "text/html"}]
+    form = {"col": "1", "appid": "1", "webid": JCMS_WEB, "path": "/", "columnid": JCMS_COL, "sourceContentType": "1",
+            "unitid": JCMS_UNIT, "webname": JCMS_WEBNAME, "permissiontype": "0"}
+    for start in range(group + 1, total + 1, group):
+        end = start + group - 1
+        name = f"module/web/jpage/dataproxy/{JCMS_COL}_{start}.xml"
+        write(site / name, JCMS_PROXY.format(total=total, pages=-(-total // JCMS_PER_PAGE),
+                                             records="\n".join(record(d) for d in records[start - 1:end])))
+        routes.append({"method": "POST", "path": "/module/web/jpage/dataproxy.jsp",
+                       "query": {"startrecord": start, "endrecord": end, "perpage": JCMS_PER_PAGE},
+                       "form": form, "file": name, "content_type": "text/xml;charset=UTF-8"})
+        files.insert(1, (f"/{name}", f"answer of POST /module/web/jpage/dataproxy.jsp?startrecord={start}"
+                                     f"&endrecord={end}&perpage={JCMS_PER_PAGE} (routes.json)"))
+    files.insert(0, (column, "generated jcms column page: inline datastore of the first group, jpage script"))
+    delays = {"/module/web/jpage/dataproxy.jsp": 1.5}
+    for doc in docs:
+        item = {"url": doc["path"], "title": doc["title"], "published": doc["published"], "is_report": True,
+                "year": doc["year"], "format": doc["fmt"], "attachment": None, "report_in": "page",
+                "gold": doc["gold"], "source": doc["source"]}
+        if doc["listed"] != doc["path"]:
+            item["listed_url"] = doc["listed"]
+        items.append(item)
+    traps = [
+        {"trap": "redirect", "url": moved["listed"], "target": moved["path"], "expect": "301",
+         "note": "listed under an old address; the report is archived under the target"},
+        {"trap": "listed_twice", "url": docs[0]["path"], "expect": "one report",
+         "note": "record 1 and record 9 (the proxy's group) are the same article"},
+        {"trap": "slow", "url": "/module/web/jpage/dataproxy.jsp", "delay": delays["/module/web/jpage/dataproxy.jsp"],
+         "expect": "crawled", "note": "the proxy answers after 1.5 s (delays.json)"},
+        {"trap": "post_paging", "url": "/module/web/jpage/dataproxy.jsp", "expect": "crawled",
+         "note": "records 7-9 only come from POST dataproxy.jsp with the page's form fields (routes.json)"},
+    ]
+    manifest = {
+        "portal": "jcms", "name": "年报样例门户（大汉 jcms 栏目）", "level": "department", "province": "（多省样例）",
+        "division_code": "", "source": "shared/corpus/seeds, shared/corpus/pingtan (real reports; the portal around "
+                                       "them is modelled on Hanweb jcms columns)",
+        "cms": "jcms", "column": column, "items": items, "traps": traps,
+        "notes": [
+            "A Hanweb (大汉) jcms column: /col/col1229003/index.html holds the first group of records (3 pages of "
+            f"{JCMS_PER_PAGE}) in <script type=\"text/xml\"><datastore>…<recordset><record><![CDATA[<li>…]]>; the rest "
+            "comes from POST /module/web/jpage/dataproxy.jsp?startrecord=7&endrecord=12&perpage=2 with the form "
+            "fields col, appid, webid, path, columnid, sourceContentType, unitid, webname, permissiontype "
+            "(routes.json answers only when every field is sent).",
+            "Record and proxy addresses are root-relative on real sites (/art/…, /module/…); here they carry the "
+            "portal prefix through server.py's {{origin}}.",
+            "Reports: seeds 004, 003, 002, 000 (gold seeds/*) and the Pingtan 2017, 2016, 2015, 2014 reports "
+            "(archived text, format none), in jcms article pages.",
+            "Traps: a redirect (银州区 2020 listed at /art/2021/1/30/…, 301 to /art/2021/1/31/…; the manifest url "
+            "is the target, listed_url the listed one), the 攸县 2023 report listed twice, a slow proxy (1.5 s), "
+            "paging only by POST.",
+        ],
+    }
+    intro = [
+        "The reports are real (`shared/corpus/seeds/*.txt`, `shared/corpus/pingtan/*/page.txt`); the column is "
+        "generated, modelled on Hanweb jcms as real crawlers of jcms sites show it (POST "
+        "`/module/web/jpage/dataproxy.jsp?startrecord=&endrecord=&perpage=` with `col=1&appid=1&webid=…&path=/"
+        "&columnid=…&sourceContentType=1&unitid=…&webname=…&permissiontype=0`, answers of "
+        "`<![CDATA[<li><a href title>…</a><span>date</span></li>]]>` records, `/col/colNNN/index.html`, "
+        "`meta ContentStart/ContentEnd` in article pages). The exact jpage script of real pages was not in the "
+        "stored material: its shape here (totalRecord, perPage, proxyUrl, ajaxParam) is modelled."]
+    write_family(out, manifest, files, {"routes.json": routes, "redirects.json": redirects, "delays.json": delays}, intro)
+    return manifest
+
+
+# ---------------------------------------------------------------- Guangdong gkmlpt
+
+GK_SID, GK_CAT = "440117", "2654"
+GK_PER_PAGE = 3
+
+GK_INDEX = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<title>政府信息公开目录 年报样例门户</title>
+<link rel="stylesheet" href="./gkml/pc/css/app.css">
+</head>
+<body>
+<div id="app"></div>
+<script>
+window._CONFIG = {{
+  SID: '{sid}',
+  SITE_NAME: '年报样例门户',
+  TREE: {tree},
+  SERVICE_AREA_ID: 0
+}};
+</script>
+<script src="./gkml/pc/js/chunk-common.js"></script>
+<script src="./gkml/pc/js/app.js"></script>
+<noscript>本页需要启用 JavaScript</noscript>
+</body>
+</html>
+"""
+
+GK_CONTENT = """<!DOCTYPE html>
+<html>
+<head>
+<meta charset="utf-8">
+<meta name="ArticleTitle" content="{title}">
+<meta name="PubDate" content="{date}">
+<meta name="ContentSource" content="{source}">
+<title>{title}</title>
+</head>
+<body>
+<div class="classify">
+<table class="content-table">
+<tr><td>索引号：</td><td>{identifier}</td><td>分类：</td><td>政府信息公开年报</td></tr>
+<tr><td>发布机构：</td><td>{source}</td><td>成文日期：</td><td>{date}</td></tr>
+<tr><td>名称：</td><td colspan="3">{title}</td></tr>
+<tr><td>文号：</td><td></td><td>发布日期：</td><td>{date}</td></tr>
+</table>
+</div>
+<div class="content">
+<h1 class="title">{title}</h1>
+<div class="article-content">{body}</div>
+{attachment}
+</div>
+<div class="foot">{foot}</div>
+</body>
+</html>
+"""
+
+
+def build_gkmlpt(shared: Path, out: Path):
+    import calendar
+    import datetime
+    site = out / "site"
+    files, docs = [], []
+    for ym, docid, year, gold in (("202603", "105587", 2025, "real/pingtan-2025.json"),
+                                  ("202202", "80613", 2021, "real/pingtan-2021.json")):
+        it = pingtan_doc(shared, ym, docid)
+        rel = it["dir"].relative_to(shared).as_posix()
+        docs.append(dict(title=it["title"], created=it["pubtime"] + ":00", year=year, fmt="2021", gold=gold,
+                         body=pingtan_raw_body(it), source_name="平潭综合实验区管委会办公室", pid=int(docid) + 9000000,
+                         source=it["url_orig"], is_report=True,
+                         how=f"{it['url_orig']} — body = the article content (div.article_content_01) of `shared/{rel}/page.html` (tables as published)"))
+    s = SEED_BY_ID["003"]
+    text = seed_text(shared, s["sid"])
+    gold3 = seed_gold(shared, s["sid"])
+    docs.append(dict(title=seed_title(shared, "003"), created="2021-01-20 09:30:00", year=gold3["year"],
+                     fmt=gold3["format"], gold=f"seeds/{s['sid']}.json", body=None, docx=seed_docx(text, rows_tabbed),
+                     source_name=s["source_name"], pid=9007304, source=f"corpus/seeds/{s['sid']}.txt", is_report=True,
+                     how=f"`shared/corpus/seeds/{s['sid']}.txt`: a one-line page; the report only as a Word file"))
+    letter = pingtan_doc(shared, "201412", "80787")
+    docs.append(dict(title=letter["title"], created=letter["pubtime"] + ":00", year=None, fmt=None, gold=None,
+                     body=pingtan_text_body(letter), source_name="平潭综合实验区管委会", pid=9080787,
+                     source=letter["url_orig"], is_report=False,
+                     how=f"{letter['url_orig']} — `shared/{letter['dir'].relative_to(shared).as_posix()}/page.txt`"))
+    s4 = SEED_BY_ID["004"]
+    gold4 = seed_gold(shared, s4["sid"])
+    docs.append(dict(title=seed_title(shared, "004"), created="2024-01-31 10:00:00", year=gold4["year"],
+                     fmt=gold4["format"], gold=f"seeds/{s4['sid']}.json", body=seed_body(shared, "004"),
+                     source_name=s4["source_name"], pid=9007305, source=f"corpus/seeds/{s4['sid']}.txt", is_report=True,
+                     how=f"`shared/corpus/seeds/{s4['sid']}.txt` (tables as in the `seeds` portal)"))
+    dead = {"title": "广州市越秀区白云街道2022年政府信息公开工作年度报告", "created": "2023-01-18 16:20:00",
+            "path": "/gkmlpt/content/8/8766/post_8766914.html",
+            "source": "http://www.yuexiu.gov.cn/gzyxbyj/gkmlpt/content/8/8766/post_8766914.html"}
+    articles, items = [], []
+    for doc in docs:
+        pid = doc["pid"]
+        doc["path"] = f"/gkmlpt/content/{pid // 1000000}/{pid // 1000}/post_{pid}.html"
+        attachment, att_path = "", None
+        body = doc["body"]
+        if doc.get("docx") is not None:
+            att_path = f"/attachment/0/{pid // 1000}/{pid}/{pid}.docx"
+            write(site / att_path.lstrip("/"), doc["docx"], binary=True)
+            files.append((att_path, f"`shared/corpus/seeds/{s['sid']}.txt` — Word file made with python-docx: "
+                                    "paragraphs, the three tables with the form's merged cells"))
+            body = f"<p>{esc(doc['title'])}详见附件。</p>"
+            attachment = (f'<div class="attachment"><p>附件：<a class="nfw-cms-attachment" href="../../../..{att_path}" '
+                          f'alt="{esc(doc["title"])}.docx">{esc(doc["title"])}.docx</a></p></div>')
+        date = doc["created"][:10]
+        write(site / doc["path"].lstrip("/"), GK_CONTENT.format(
+            title=esc(doc["title"]), date=date, source=esc(doc["source_name"]), identifier=f"{GK_SID}/{date[:4]}-{pid}",
+            body=body, attachment=attachment, foot=FAMILY_FOOT))
+        files.append((doc["path"], doc["how"] + ", in a gkmlpt content page"))
+        doc["att"] = att_path
+    listing = docs[:2] + [dead] + docs[2:]
+    for doc in listing:
+        path = doc["path"]
+        pid = int(path.rsplit("_", 1)[1].split(".")[0])
+        stamp = calendar.timegm(datetime.datetime.strptime(doc["created"], "%Y-%m-%d %H:%M:%S").timetuple()) - 8 * 3600
+        articles.append({"id": pid, "title": doc["title"], "url": "{{origin}}" + path, "post_url": "{{origin}}" + path,
+                         "created_at": doc["created"], "date": stamp, "display_publish_time": stamp,
+                         "document_number": "", "identifier": f"{GK_SID}/{doc['created'][:4]}-{pid}",
+                         "publisher": doc.get("source_name", ""), "classify_main_name": "政府信息公开年报",
+                         "attachment": ([{"id": pid, "name": doc["title"] + ".docx", "type": "doc",
+                                          "mime": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                                          "url": "{{origin}}" + doc["att"]}] if doc.get("att") else []),
+                         "is_expired": 0, "is_abolished": 0})
+    tree = [{"id": 2650, "name": "政府信息公开指南", "parent": 0, "jump_url": "", "children": []},
+            {"id": 2651, "name": "政府信息公开制度", "parent": 0, "jump_url": "", "children": []},
+            {"id": 2652, "name": "法定主动公开内容", "parent": 0, "jump_url": "",
+             "children": [{"id": 2653, "name": "机构职能", "parent": 2652, "jump_url": "", "children": []}]},
+            {"id": int(GK_CAT), "name": "政府信息公开年报", "parent": 0, "jump_url": "", "children": []}]
+    write(site / "gkmlpt/index", GK_INDEX.format(sid=GK_SID, tree=json.dumps(tree, ensure_ascii=False)))
+    files.insert(0, ("/gkmlpt/index", "generated gkmlpt index page: window._CONFIG with SID and TREE, list drawn by script"))
+    routes = []
+    pages = [articles[i:i + GK_PER_PAGE] for i in range(0, len(articles), GK_PER_PAGE)]
+    for n, chunk in enumerate(pages, 1):
+        name = f"gkmlpt/api/all/{GK_CAT}/page{n}.json"
+        data = {"classify": {"id": int(GK_CAT), "name": "政府信息公开年报", "post_count": len(articles)},
+                "total": len(articles), "articles": chunk}
+        write(site / name, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+        for page in ((0, 1) if n == 1 else (n,)):  # the real API answers page 0 as page 1
+            routes.append({"method": "GET", "path": f"/gkmlpt/api/all/{GK_CAT}", "query": {"page": page, "sid": GK_SID},
+                           "file": name, "content_type": "application/json;charset=UTF-8"})
+        files.insert(n, (f"/{name}", f"answer of GET /gkmlpt/api/all/{GK_CAT}?page={n}&sid={GK_SID} (routes.json)"))
+    for doc in docs:
+        items.append({"url": doc["path"], "title": doc["title"], "published": doc["created"][:10],
+                      "is_report": doc["is_report"], "year": doc["year"], "format": doc["fmt"], "attachment": doc["att"],
+                      "report_in": "attachment" if doc["att"] else "page", "gold": doc["gold"], "source": doc["source"]})
+    traps = [
+        {"trap": "404", "url": dead["path"], "title": dead["title"], "expect": "404",
+         "note": "a real report's real gkmlpt address (" + dead["source"] + "); only its opening is in the corpus, "
+                 "so the replica has no page: the crawl must record the failure"},
+        {"trap": "docx_only", "url": docs[2]["path"], "attachment": docs[2]["att"], "expect": "read from the DOCX"},
+        {"trap": "not_a_report", "url": docs[3]["path"], "title": docs[3]["title"], "expect": "skipped"},
+        {"trap": "json_paging", "url": f"/gkmlpt/api/all/{GK_CAT}", "expect": "crawled",
+         "note": "the list exists only as the JSON API (page 1 and 2)"},
+    ]
+    manifest = {
+        "portal": "gkmlpt", "name": "年报样例门户（广东 gkmlpt 政府信息公开目录）", "level": "department",
+        "province": "（多省样例）", "division_code": "",
+        "source": "shared/corpus/pingtan, shared/corpus/seeds (real reports; the portal around them is modelled on "
+                  "Guangdong's gkmlpt)",
+        "cms": "gkmlpt", "column": "/gkmlpt/index", "items": items, "traps": traps,
+        "notes": [
+            "A Guangdong gkmlpt site: /gkmlpt/index is a script application whose window._CONFIG gives SID and the "
+            f"category TREE (年报 = {GK_CAT}); its list is GET /gkmlpt/api/all/{GK_CAT}?page=N&sid={GK_SID}, JSON "
+            "{classify:{post_count}, total, articles:[{id, title, url, post_url, created_at, date, attachment…}]}, "
+            f"{GK_PER_PAGE} articles a page here (100 on real sites), 6 in all.",
+            "Article urls are absolute on real sites; here {{origin}} is replaced by server.py.",
+            "Reports: Pingtan 2025 and 2021 (raw pages' TRS_Editor bodies, gold real/*), 攸县 2023 (seed 004, HTML "
+            "tables), 株洲 2020 (seed 003) only as a DOCX attachment.",
+            "Traps: a 404 (广州市越秀区白云街道2022年… at its real gkmlpt address; the corpus has only its opening), "
+            "a DOCX-only report, a non-report item (关于2014年政府信息公开工作要点落实情况的函, real Pingtan text), paging "
+            "only through the JSON API.",
+        ],
+    }
+    intro = [
+        "The reports are real; the site is generated, modelled on gkmlpt as stored crawlers and notes of real "
+        "Guangdong sites show it: `…/gkmlpt/index` with `window._CONFIG = {SID: '…', TREE: […], SERVICE_AREA_ID…}`, "
+        "category in the address's `#id`, `…/gkmlpt/api/all/{id}?page={n}&sid={SID}` answering "
+        "`{\"classify\": {\"post_count\"}, \"total\", \"articles\": [{\"id\", \"title\", \"url\", \"post_url\", "
+        "\"created_at\", \"date\", \"attachment\": [{\"name\", \"mime\", \"url\"}]…}]}`, content pages "
+        "`/gkmlpt/content/{a}/{b}/post_{id}.html`, attachments `/attachment/0/…` linked with class "
+        "`nfw-cms-attachment`. The content-page chrome is modelled."]
+    write_family(out, manifest, files, {"routes.json": routes}, intro)
+    return manifest
+
+
+# ---------------------------------------------------------------- Hanweb xxgkAnnualReport.jsp (GBK)
+
+AR_AREA = "113708260043292687"
+AR_PAGE = "/module/xxgk/xxgkAnnualReport.jsp"
+AR_YEARS = (2023, 2022, 2021, 2020, 2019)
+
+AR_LIST = """<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />
+<title>政府信息公开年报</title>
+<link href="/module/xxgk/css/xxgk.css" rel="stylesheet" type="text/css" />
+</head>
+<body>
+<div class="nb_year">年度：{years}</div>
+<table width="100%" border="0" cellspacing="0" cellpadding="0" class="tb_title">
+<tr class="tr_main_title"><td>名称</td><td width="100">发布日期</td></tr>
+{rows}
+</table>
+</body>
+</html>
+"""
+
+AR_ROW = ('<tr class="tr_main_value_{parity}"><td align="left"><a href="{href}" target="_blank" title="{title}">{title}</a>'
+          '</td><td align="center">{date}</td></tr>')
+
+AR_ARTICLE = """<html>
+<head>
+{meta}<title>{title}</title>
+</head>
+<body>
+<table class="xxgk_table" width="100%">
+<tr><td>索引号：</td><td>{identifier}</td><td>发布机构：</td><td>{source}</td></tr>
+<tr><td>名称：</td><td colspan="3">{title}</td></tr>
+<tr><td>生成日期：</td><td>{date}</td><td>文号：</td><td></td></tr>
+</table>
+<div class="xxgk_content" id="zoom">
+{body}
+</div>
+<div class="foot">{foot}</div>
+</body>
+</html>
+"""
+
+
+def gbk(text: str) -> bytes:
+    return text.encode("gbk", errors="xmlcharrefreplace")
+
+
+def build_annual(shared: Path, out: Path):
+    site = out / "site"
+    files, items, docs = [], [], []
+    meta_gbk = '<meta http-equiv="Content-Type" content="text/html; charset=gb2312" />\n'
+    for key, year_page, meta in (("004", 2023, meta_gbk), ("002", 2020, ""), ("000", 2019, meta_gbk),
+                                 ("001", 2019, meta_gbk)):
+        s = SEED_BY_ID[key]
+        gold = seed_gold(shared, s["sid"])
+        y, m, d = (int(x) for x in s["published"].split("-"))
+        path = f"/art/{y}/{m}/{d}/art_3921_{s['cid']}.html"
+        title = seed_title(shared, key)
+        attachment = None
+        if s["mode"] == "pdf":
+            attachment = f"/picture/0/{PDF_NAME}"
+            build_seed_pdf(seed_text(shared, s["sid"]), site / attachment.lstrip("/"))
+            files.append((attachment, f"`shared/corpus/seeds/{s['sid']}.txt` — the PDF of the `seeds` portal, rebuilt "
+                                      "(reportlab, invariant)"))
+            body = (f"<p>{esc(title)}详见附件。</p>\n"
+                    f'<p>附件：<a href="../../../../picture/0/{PDF_NAME}">{esc(title)}.pdf</a></p>')
+        else:
+            body = seed_body(shared, key)
+        page = AR_ARTICLE.format(meta=meta, title=esc(title), identifier=f"{AR_AREA[:12]}/{y}-{s['cid']}",
+                                 source=esc(s["source_name"]), date=s["published"], body=body, foot=FAMILY_FOOT)
+        write(site / path.lstrip("/"), gbk(page), binary=True)
+        files.append((path, f"`shared/corpus/seeds/{s['sid']}.txt`, GBK-encoded"
+                            + (", no charset declared anywhere" if not meta else ", meta charset=gb2312")))
+        docs.append(dict(year_page=year_page, path=path, title=title, date=s["published"]))
+        items.append({"url": path, "title": title, "published": s["published"], "is_report": True,
+                      "year": gold["year"], "format": gold["format"], "attachment": attachment,
+                      "report_in": "attachment" if attachment else "page", "gold": f"seeds/{s['sid']}.json",
+                      "source": f"corpus/seeds/{s['sid']}.txt", "encoding": "gbk"})
+    routes = []
+    years = " ".join(f'<a href="xxgkAnnualReport.jsp?area={AR_AREA}&amp;fbtime={y}">{y}年</a>' for y in AR_YEARS)
+    for year in AR_YEARS:
+        rows = [AR_ROW.format(parity="odd" if i % 2 == 0 else "even", href="../.." + doc["path"],
+                              title=esc(doc["title"]), date=doc["date"])
+                for i, doc in enumerate(d for d in docs if d["year_page"] == year)]
+        if not rows:
+            rows = ['<tr class="tr_main_value_odd"><td colspan="2" align="center">暂无信息</td></tr>']
+        name = f"module/xxgk/annual/{AR_AREA}_{year}.html"
+        write(site / name, gbk(AR_LIST.format(years=years, rows="\n".join(rows))), binary=True)
+        routes.append({"method": "GET", "path": AR_PAGE, "query": {"area": AR_AREA, "fbtime": year}, "file": name,
+                       "content_type": "text/html"})
+        files.insert(0, (f"/{name}", f"answer of GET {AR_PAGE}?area={AR_AREA}&fbtime={year} (routes.json), GBK, "
+                                     "meta charset=gb2312, served as text/html without charset"))
+    traps = [
+        {"trap": "gbk_no_charset", "url": AR_PAGE, "expect": "decoded",
+         "note": "every page is GBK and served as text/html without charset; the listings declare gb2312 in a meta, "
+                 f"the page {docs[1]['path']} declares nothing"},
+        {"trap": "pdf_only", "url": docs[3]["path"], "attachment": f"/picture/0/{PDF_NAME}",
+         "expect": "read from the PDF"},
+        {"trap": "query_paging", "url": AR_PAGE, "expect": "crawled",
+         "note": "one page per fbtime; the years are links of the page; 2021 and 2022 list nothing"},
+    ]
+    manifest = {
+        "portal": "annual", "name": "年报样例门户（大汉信息公开年报模块 xxgkAnnualReport.jsp）", "level": "department",
+        "province": "（多省样例）", "division_code": "",
+        "source": "shared/corpus/seeds (real reports; the module around them is modelled, see SOURCES.md)",
+        "cms": "xxgk-annual", "column": f"{AR_PAGE}?area={AR_AREA}&fbtime={AR_YEARS[0]}",
+        "items": items, "traps": traps,
+        "notes": [
+            f"Hanweb's 信息公开 annual-report module: {AR_PAGE}?area=…&fbtime=YEAR lists one area's reports of one "
+            "year (fbtime = the year reported on); the page links the other years. The area is the real one of the "
+            "address in shared/corpus/openings/index.csv (r029, 微山县两城镇, fbtime=2020); the reports here are "
+            "the seeds', not that body's.",
+            "The module's real markup is not in the stored material: the page is modelled plainly on the Hanweb "
+            "xxgk module's list rows (tr.tr_main_value_odd/even, a[title], date cell).",
+            "GBK everywhere, Content-Type text/html without charset; listing and three article pages carry "
+            "meta charset=gb2312, the 银州区 2020 page none. Characters outside GBK are written as &#…; references.",
+            "富源县 2019 (seed 001) is only in its PDF attachment.",
+        ],
+    }
+    intro = [
+        "The reports are real (`shared/corpus/seeds/*.txt`). The module is modelled: the real address "
+        "`http://www.weishan.gov.cn/module/xxgk/xxgkAnnualReport.jsp?area=113708260043292687&fbtime=2020` (and "
+        "`http://xfj.jining.gov.cn/module/xxgk/xxgkAnnualReport.jsp?area=11370800004235587R&fbtime=2024`) is "
+        "recorded in `shared/corpus/openings/index.csv`, but no stored page shows its markup; the rows follow the "
+        "Hanweb xxgk module lists that stored crawlers read (`tr_main_value_odd/even`, `a[title]`)."]
+    write_family(out, manifest, files, {"routes.json": routes}, intro)
     return manifest
 
 
@@ -951,7 +1591,8 @@ def main(argv=None):
     shared = Path(args.shared)
     if not (shared / "corpus" / "pingtan").is_dir():
         sys.exit(f"shared material not found at {shared}")
-    for portal, fn in (("pingtan", build_pingtan), ("seeds", build_seeds)):
+    for portal, fn in (("pingtan", build_pingtan), ("seeds", build_seeds), ("jcms", build_jcms),
+                       ("gkmlpt", build_gkmlpt), ("annual", build_annual)):
         out = HERE / portal
         if (out / "site").exists():
             shutil.rmtree(out / "site")

@@ -2,10 +2,21 @@
 
 The portals are replicas of real government portals' 年报 columns built from real
 report texts; `manifest.json` in each states what a crawl must find there.
+
+Besides static files, each portal may have three small data files (paths relative to
+the portal root, without the /<portal> prefix):
+
+- `redirects.json` {path: target}: answered with a 301 to /<portal><target>;
+- `delays.json` {path: seconds}: the answer waits that long (at most 2 s);
+- `routes.json` [{method, path, query, form, file, content_type}]: dynamic addresses
+  (a query string, a POST form) answered with a prebuilt file of the site when the
+  request has every listed query and form field with those values, else 404. In a
+  routed file, `{{origin}}` stands for http://<host>/<portal>.
 """
 import csv
 import json
 import threading
+import time
 import urllib.parse
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -27,8 +38,70 @@ def manifests() -> list[dict]:
     return found
 
 
+def _data(portal: str, name: str):
+    path = SAMPLE_PORTALS / portal / name
+    if not portal or not path.is_file() or not (SAMPLE_PORTALS / portal / "manifest.json").is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 class SamplePortalHandler(SimpleHTTPRequestHandler):
-    """Static files: /<portal>/<path> is <portal>/site/<path>; quiet on stderr."""
+    """Static files: /<portal>/<path> is <portal>/site/<path>; the portal's redirects,
+    delays and routes first; quiet on stderr."""
+
+    def _split(self) -> tuple[str, str, dict]:
+        parts = urllib.parse.urlsplit(self.path)
+        path = urllib.parse.unquote(parts.path)
+        portal, _, rest = path.lstrip("/").partition("/")
+        return portal, "/" + rest, dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+
+    def _special(self, method: str) -> bool:
+        """Answer a redirect or a route; True if answered. Delays apply first."""
+        portal, path, query = self._split()
+        delay = (_data(portal, "delays.json") or {}).get(path)
+        if delay:
+            time.sleep(min(float(delay), 2.0))
+        target = (_data(portal, "redirects.json") or {}).get(path)
+        if target:
+            self.send_response(301)
+            self.send_header("Location", f"/{portal}{target}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+        routes = [route for route in _data(portal, "routes.json") or []
+                  if route["path"] == path and route.get("method", "GET") == method]
+        if not routes:
+            return False
+        form = {}
+        if method == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
+        for route in routes:
+            if all(query.get(k) == str(v) for k, v in route.get("query", {}).items()) and \
+                    all(form.get(k) == str(v) for k, v in route.get("form", {}).items()):
+                body = (SAMPLE_PORTALS / portal / "site" / route["file"]).read_bytes()
+                body = body.replace(b"{{origin}}", f"http://{self.headers.get('Host', '')}/{portal}".encode())
+                self.send_response(200)
+                self.send_header("Content-Type", route.get("content_type", "text/html"))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if method != "HEAD":
+                    self.wfile.write(body)
+                return True
+        self.send_error(404, "no such record")
+        return True
+
+    def do_GET(self):
+        if not self._special("GET"):
+            super().do_GET()
+
+    def do_HEAD(self):
+        if not self._special("HEAD"):
+            super().do_HEAD()
+
+    def do_POST(self):
+        if not self._special("POST"):
+            self.send_error(405, "POST only on routed addresses")
 
     def translate_path(self, path: str) -> str:
         path = urllib.parse.unquote(path.split("?", 1)[0].split("#", 1)[0])
