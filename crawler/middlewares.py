@@ -1,5 +1,9 @@
-"""Spider middleware: incremental crawls skip reports the archive already holds."""
+"""Middlewares: incremental crawls skip reports the archive already holds; retries
+back off."""
+import asyncio
+
 import scrapy
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 
 from archive.db import open_archive
 from archive.store import archived_reports
@@ -37,3 +41,25 @@ class SkipArchivedReports:
             return False
         listed = (request.cb_kwargs.get("title", ""), request.cb_kwargs.get("date", ""))
         return self.archived[request.url] == listed
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retries, each after a pause that doubles (RETRY_BACKOFF_BASE seconds,
+    then twice that, … at most RETRY_BACKOFF_MAX): a struggling government server gets
+    time to recover instead of three quick hits."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.base = settings.getfloat("RETRY_BACKOFF_BASE")
+        self.most = settings.getfloat("RETRY_BACKOFF_MAX")
+
+    async def pause(self, result):
+        if isinstance(result, scrapy.Request):
+            await asyncio.sleep(min(self.most, self.base * 2 ** (result.meta["retry_times"] - 1)))
+        return result
+
+    async def process_response(self, request, response):
+        return await self.pause(super().process_response(request, response))
+
+    async def process_exception(self, request, exception):
+        return await self.pause(super().process_exception(request, exception))
