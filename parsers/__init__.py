@@ -40,6 +40,8 @@ def _tables(text: str, grids: list, body: str) -> tuple[str, dict]:
     usable = [o for o in options if o[0] != "none"]
     if not usable:
         return "none", tables.read([], "none")
+    if len(usable) == 1:
+        return usable[0]
     return max(usable, key=lambda o: _score(*o))
 
 
@@ -74,8 +76,8 @@ def _parse(data, name: str, content_type: str) -> dict:
         published = meta.published_from_text(header or raw)
         source = meta.source_from_text(header or raw)
         table_text = body
-    ntext = tokens.normalize(table_text)
     nbody = tokens.normalize(body)
+    ntext = nbody if table_text is body else tokens.normalize(table_text)
     title = title or meta.title_from_text(body)
     if title and not meta.year_of(title, "") and not re.search(r"报告|年报", title):
         title = meta.title_from_text(body) or title

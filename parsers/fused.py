@@ -4,7 +4,7 @@ A number never starts with 0 unless it is 0, so every fused run has a finite set
 readings; the table's own arithmetic chooses among them (see tables.py).
 """
 import re
-from itertools import combinations, islice
+from itertools import islice
 from math import comb
 
 _FUSED = re.compile(r"^(\d+)(\.\d+)?(万元|元)?$")
@@ -13,6 +13,20 @@ LIMIT = 20000
 
 def _ok(piece: str) -> bool:
     return piece == "0" or not piece.startswith("0")
+
+
+def _pieces(digits: str, k: int):
+    """Cuts of a digit run into k pieces with no leading zeros, in lexicographic order."""
+    if k == 1:
+        if _ok(digits):
+            yield [digits]
+        return
+    for i in range(1, len(digits) - k + 2):
+        head = digits[:i]
+        if not _ok(head):
+            return
+        for rest in _pieces(digits[i:], k - 1):
+            yield [head, *rest]
 
 
 def splits(token: str, k: int):
@@ -25,12 +39,9 @@ def splits(token: str, k: int):
     digits, frac, unit = m.group(1), m.group(2) or "", m.group(3) or ""
     if k > len(digits) or comb(len(digits) - 1, k - 1) > LIMIT:
         return
-    for cuts in combinations(range(1, len(digits)), k - 1):
-        bounds = (0, *cuts, len(digits))
-        pieces = [digits[a:b] for a, b in zip(bounds, bounds[1:])]
-        if all(_ok(p) for p in pieces):
-            pieces[-1] += frac + unit
-            yield pieces
+    for pieces in _pieces(digits, k):
+        pieces[-1] += frac + unit
+        yield pieces
 
 
 def _counts(lengths: list[int], n: int):

@@ -9,11 +9,10 @@ from .tokens import cell_items
 
 
 def html_grid(table) -> list[list[str | None]]:
-    """Grid of an lxml <table>, honouring rowspan/colspan; <br>/<p> inside cells are joined."""
+    """Grid of an innermost lxml <table>, honouring rowspan/colspan; <br>/<p> inside cells are joined."""
     grid: list[list[str | None]] = []
     taken: dict[tuple[int, int], bool] = {}
-    rows = [tr for tr in table.iter("tr") if _own(tr, table)]
-    for r, tr in enumerate(rows):
+    for r, tr in enumerate(table.iter("tr")):
         line: list[str | None] = []
         c = 0
         for td in tr:
@@ -35,14 +34,6 @@ def html_grid(table) -> list[list[str | None]]:
             c += 1
         grid.append(line)
     return grid
-
-
-def _own(tr, table) -> bool:
-    """True when the row belongs to this table, not to a table nested inside it."""
-    parent = tr.getparent()
-    while parent is not None and parent.tag != "table":
-        parent = parent.getparent()
-    return parent is table
 
 
 def _span(value) -> int:

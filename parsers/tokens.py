@@ -6,6 +6,7 @@ runs), one cell per line, tabs, spaces, and cells fused with no separator at all
 """
 import re
 import unicodedata
+from functools import lru_cache
 
 from .values import is_value_token
 
@@ -18,17 +19,35 @@ _PIECE = re.compile(
 
 # Traditional characters of the standard labels and headings (some mirrors serve 繁體).
 _SIMPLIFIED = str.maketrans(
-    "開總體況報處請訴議結轉辦數許費規範門關務機與項據單權決記廣內資護書訂職責條強製採購計縣區鎮廳會統級導網發佈時間現將於為實際頁場類確認複維糾審舉訊號構營業學術組織態問題進並繼續應對屬國險穩過執檢補後訪無當獲繳納經勞動紀準盡錄員環節編則層傳產價",
-    "开总体况报处请诉议结转办数许费规范门关务机与项据单权决记广内资护书订职责条强制采购计县区镇厅会统级导网发布时间现将于为实际页场类确认复维纠审举讯号构营业学术组织态问题进并继续应对属国险稳过执检补后访无当获缴纳经劳动纪准尽录员环节编则层传产价",
+    "開總體況報處請訴議結轉辦數許費規範門關務機與項據單權決記廣內資護書訂職責條強製採購計縣區鎮廳會統級導網發佈時間現將於為實際頁場類確認複維糾審舉訊號構營業學術組織態問題進並繼續應對屬國險穩過執檢補後訪無當獲繳納經勞動紀準盡錄員環節編則層傳產價廢罰額萬減復訟詢個這證義聯預歸彙匯狀檔參幣徵稅農衛醫療線視聽",
+    "开总体况报处请诉议结转办数许费规范门关务机与项据单权决记广内资护书订职责条强制采购计县区镇厅会统级导网发布时间现将于为实际页场类确认复维纠审举讯号构营业学术组织态问题进并继续应对属国险稳过执检补后访无当获缴纳经劳动纪准尽录员环节编则层传产价废罚额万减复讼询个这证义联预归汇汇状档参币征税农卫医疗线视听",
 )
+
+
+_STRAY = re.compile(r"[?\u200b\u200c\u200d\ufeff\ufffd]")
+# Pinyin some mirrors print after characters: 機(jī)關(guān).
+_PINYIN = re.compile(r"\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
+_SIGN_GAP = re.compile(r"(增加|增|减少|减)[ \t]+(?=\d)")
+_CHAR: dict[str, str] = {}
+
+
+def _char(c: str) -> str:
+    """What one character becomes: NFKC, simplified, and nothing for a stray mark."""
+    out = _CHAR.get(c)
+    if out is None:
+        out = _CHAR[c] = _STRAY.sub("", unicodedata.normalize("NFKC", c).translate(_SIMPLIFIED))
+    return out
 
 
 def normalize(text: str) -> str:
     """NFKC (full-width digits and brackets), simplified label characters, and no
-    broken-encoding `?` or zero-width marks."""
-    text = unicodedata.normalize("NFKC", text).translate(_SIMPLIFIED)
-    text = re.sub(r"(增加|增|减少|减)[ \t]+(?=\d)", r"\1", text)
-    return re.sub(r"[?\u200b\u200c\u200d\ufeff\ufffd]", "", text)
+    broken-encoding `?`, zero-width marks or inline pinyin. Mapped per distinct character: much faster
+    than NFKC over the whole text, and the same for everything a report contains."""
+    for c in set(text):
+        out = _char(c)
+        if out != c:
+            text = text.replace(c, out)
+    return _SIGN_GAP.sub(r"\1", _PINYIN.sub("", text) if "(" in text else text)
 
 
 def split_word(word: str) -> list[tuple[str, str | None]]:
@@ -72,7 +91,7 @@ def stream(text: str) -> list[tuple[str, str | None]]:
     return items
 
 
-def cell_items(text: str) -> list[tuple[str, str | None]]:
+@lru_cache(maxsize=8192)
+def cell_items(text: str) -> tuple[tuple[str, str | None], ...]:
     """Items of one real table cell (HTML/DOCX/PDF grid): an empty cell is one E item."""
-    text = normalize(text)
-    return _words(text) or [("E", None)]
+    return tuple(_words(normalize(text))) or (("E", None),)

@@ -1,10 +1,12 @@
 """Turn one written table figure into a number, following the value rules of FORMATS.md."""
 import re
+from functools import lru_cache
 
 NULL_MARKS = {"/", "-", "—", "–", "－", "--", "——", "\\", "、"}
 _NUM = re.compile(r"^(增加|增|减少|减|\+|-)?(\d[\d,]*(?:\.\d+)?)(万元|元|件|个|项|条)?$")
 
 
+@lru_cache(maxsize=8192)
 def parse_value(raw: str | None):
     """Return (value, unit) for a raw token; value None when the cell is empty or a dash.
 
