@@ -56,7 +56,7 @@ def _parse(data, name: str, content_type: str) -> dict:
     kind = decode.kind(data, name, content_type)
     if isinstance(data, str) and kind in ("pdf", "docx", "doc"):
         kind = "text"
-    grids, title, published, source = [], None, None, None
+    grids, title, published, source, header_text = [], None, None, None, ""
     if kind == "doc":
         data, kind = readers.doc_to_docx(data, ".wps" if name.lower().endswith(".wps") else ".doc"), "docx"
     if kind == "pdf":
@@ -69,12 +69,14 @@ def _parse(data, name: str, content_type: str) -> dict:
         page = html.read(decode.to_text(data))
         body, grids, title = page["body"], page["grids"], page["title"]
         published, source, table_text = page["published"], page["source"], page["plain"]
+        header_text = page["plain"]
     else:
         raw = decode.to_text(data)
         header, body = _split_archive_header(raw)
         title = meta.title_from_text(header) if header else None
         published = meta.published_from_text(header or raw)
         source = meta.source_from_text(header or raw)
+        header_text = header or raw
         table_text = body
     nbody = tokens.normalize(body)
     ntext = nbody if table_text is body else tokens.normalize(table_text)
@@ -94,6 +96,8 @@ def _parse(data, name: str, content_type: str) -> dict:
         "checks": {c["id"]: c["status"] for c in details},
         "check_details": details,
         "published": published or meta.published_from_text(body),
+        "source_name": source.strip() if source else None,
+        **meta.labelled_fields(header_text or body),
         "sections": parts,
         "body": body.strip(),
         "notes": result["notes"],

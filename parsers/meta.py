@@ -9,7 +9,8 @@ _PERIOD = re.compile(r"(?:统计期限|统计时限|统计时间|统计区间|�
 _SPAN = re.compile(r"((?:19|20)\d\d)\s*年\s*1\s*月\s*1\s*日\s*(?:起)?\s*(?:至|到|-|—)")
 _BRACKET_YEAR = re.compile(r"[(（]\s*((?:19|20)\d\d)\s*年度?\s*[)）]")
 _DATE = re.compile(r"((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
-_DATE_LABEL = re.compile(r"(?:发布时间|发布日期|发文日期|成文日期|时间|日期)\s*[:：]\s*")
+# Date labels, most specific first: a page may give 成文日期 beside 发布日期.
+_DATE_LABELS = [re.compile(rf"{label}\s*[:：]\s*") for label in ("发布(?:时间|日期)", "发文日期", "成文日期", "时间|日期")]
 
 
 def title_from_text(text: str) -> str | None:
@@ -99,14 +100,32 @@ def date_of(value: str | None) -> str | None:
 
 def published_from_text(text: str) -> str | None:
     """Publication date written near a 发布时间/发布日期 label at the top of the text."""
-    for m in _DATE_LABEL.finditer(text[:3000]):
-        d = date_of(text[m.end():m.end() + 24])
-        if d:
-            return d
+    head = text[:3000]
+    for label in _DATE_LABELS:
+        for m in label.finditer(head):
+            d = date_of(head[m.end():m.end() + 24])
+            if d:
+                return d
     return None
+
+
+_LABELLED = {
+    "index_number": re.compile(r"索\s*引\s*号\s*[:：]\s*([0-9A-Za-z][0-9A-Za-z/_\-.()（）]{3,60})"),
+    "document_number": re.compile(r"(?<![索发])文\s*号\s*[:：]\s*([^\s:：|]{2,40}〔\d{4}〕\d+号|[^\s:：|]{0,30}\[\d{4}\]\d+号)"),
+}
+
+
+def labelled_fields(text: str) -> dict[str, str | None]:
+    """索引号 and 文号 from the metadata block at the top of a page or text."""
+    head = text[:4000]
+    found = {}
+    for key, pattern in _LABELLED.items():
+        m = pattern.search(head)
+        found[key] = m.group(1) if m else None
+    return found
 
 
 def source_from_text(text: str) -> str | None:
     """发布机构 / 来源 written at the top of the text."""
-    m = re.search(r"(?:发布机构|来源|信息来源)\s*[:：]\s*([^\s|:：]{2,30})", text[:3000])
+    m = re.search(r"(?:发布机构|来源|信息来源)\s*[:：]\s*([^\s|:：]{2,30})(?=[\s|]|$)", text[:3000])
     return m.group(1) if m else None
