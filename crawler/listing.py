@@ -46,11 +46,14 @@ def _date(text: str) -> str:
     return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
-def _row_text(link) -> str:
-    """The text of the list row that holds `link` (the nearest row-like ancestor)."""
-    for ancestor in link.xpath("ancestor::*[position() <= 3]")[::-1]:
-        if ancestor.root.tag in ROW_TAGS:
-            return " ".join(ancestor.xpath(".//text()").getall())
+def _row_text(element) -> str:
+    """The text of the list row that holds the link `element` (its nearest row-like
+    ancestor, at most three levels up)."""
+    for depth, ancestor in enumerate(element.iterancestors()):
+        if depth == 3:
+            break
+        if ancestor.tag in ROW_TAGS:
+            return " ".join(ancestor.itertext())
     return ""
 
 
@@ -63,9 +66,8 @@ def listed_items(response: TextResponse, selector=None) -> list[ListedItem]:
         if not href or href.startswith(("javascript:", "#", "mailto:")):
             continue
         url = response.urljoin(href)
-        title = (link.attrib.get("title") or " ".join(link.xpath(".//text()").getall())).strip()
-        title = re.sub(r"\s+", "", title)
-        date = _date(_row_text(link))
+        title = re.sub(r"\s+", "", link.attrib.get("title") or "".join(link.root.itertext()))
+        date = _date(_row_text(link.root))
         if not title or url in seen or not (date or TRS_DOCUMENT.search(url)):
             continue
         seen.add(url)
