@@ -4,6 +4,7 @@ Arguments (-a): registry=PATH (default: the bundled registry), portal=ID,ID,
 level=LEVEL, province=NAME, years=2021-2024. The spider only finds and fetches;
 parsing and storing are item pipelines, skipping archived reports a middleware.
 """
+import html
 import re
 
 import scrapy
@@ -16,7 +17,9 @@ from crawler.listing import adapter_for
 from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
 from parsers.titles import classify_title
 
-ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|xlsx?)$", re.IGNORECASE)
+# href="….pdf" (or .doc .docx .wps .xls .xlsx, with or without a query string)
+ATTACHMENT_HREF = re.compile(
+    r"""href\s*=\s*["']?([^"'\s>]+?\.(?:pdf|docx?|wps|xlsx?))(?:\?[^"'\s>]*)?["'\s>]""", re.IGNORECASE)
 DISCOVERY_DEPTH = 2
 
 
@@ -139,9 +142,9 @@ class PortalsSpider(scrapy.Spider):
         page = document_item(response, portal_id, "page", response.url, listing_title=title, listing_date=date)
         attachments = []
         if hasattr(response, "text"):
-            for href in response.xpath("//a/@href").getall():
-                url = response.urljoin(href.strip())
-                if ATTACHMENT.search(url.split("?")[0]) and url not in attachments:
+            for href in ATTACHMENT_HREF.findall(response.text):
+                url = response.urljoin(html.unescape(href))
+                if url not in attachments:
                     attachments.append(url)
         yield from self.next_attachment(page, attachments)
 
