@@ -127,3 +127,77 @@ def test_round_trip(shape):
         assert out["year"] == gold["year"]
         assert out["cells"] == cells, (shape, gold["source"],
                                        {k: (v, out["cells"].get(k)) for k, v in cells.items() if out["cells"].get(k) != v})
+
+
+def _sections(fmt, cells, units, empty):
+    """_rows split into the three tables, each preceded by its section heading."""
+    tables, heading = [], "二、主动公开政府信息情况"
+    current = []
+    for kind, row in _rows(fmt, cells, units, empty):
+        if kind == "section":
+            tables.append((heading, current))
+            heading, current = row[0], []
+        else:
+            current.append(row)
+    tables.append((heading, current))
+    return tables
+
+
+def render_docx(fmt, cells, units, year) -> bytes:
+    """A Word document: each table a real Word table, labels in the first columns."""
+    import io
+
+    import docx
+
+    document = docx.Document()
+    for line in HEAD.format(year=year).splitlines()[:-1]:
+        document.add_paragraph(line)
+    for heading, rows in _sections(fmt, cells, units, ""):
+        document.add_paragraph(heading)
+        width = max(len(row) for row in rows)
+        table = document.add_table(rows=len(rows), cols=width)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                table.cell(r, c).text = value
+    for line in TAIL.splitlines():
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def render_pdf(fmt, cells, units, year) -> bytes:
+    """A PDF with ruled tables (reportlab, the STSong-Light CID font)."""
+    import io
+
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    style = ParagraphStyle("body", fontName="STSong-Light", fontSize=9, leading=12)
+    story = [Paragraph(line, style) for line in HEAD.format(year=year).splitlines()[:-1]]
+    for heading, rows in _sections(fmt, cells, units, ""):
+        story.append(Paragraph(heading, style))
+        width = max(len(row) for row in rows)
+        table = Table([row + [""] * (width - len(row)) for row in rows], repeatRows=0)
+        table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 6),
+                                   ("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+        story.append(table)
+    story += [Paragraph(line, style) for line in TAIL.splitlines()]
+    buffer = io.BytesIO()
+    SimpleDocTemplate(buffer, pagesize=landscape(A4)).build(story)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("shape", ["docx", "pdf"])
+def test_round_trip_through_office_files(shape):
+    render = render_docx if shape == "docx" else render_pdf
+    for gold in _golds():
+        out = parse(render(gold["format"], gold["cells"], gold["units"], gold["year"]), name=f"x.{shape}")
+        assert "error" not in out, out.get("error")
+        assert (out["format"], out["year"]) == (gold["format"], gold["year"]), (shape, gold["source"])
+        wrong = {k: (v, out["cells"].get(k)) for k, v in gold["cells"].items() if out["cells"].get(k) != v}
+        assert not wrong, (shape, gold["source"], wrong)
