@@ -2,13 +2,16 @@
 
 Raw responses are content-addressed (SHA-256, zlib-compressed) in `blobs`; every
 other table is derived from them by `parsers` and can be rebuilt by `reparse`.
+Tables are created in dictionary order, so a table comes after those it refers to.
 """
 import sqlite3
 from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+from archive import forms, search
+
+SCHEMA_VERSION = 2
 
 
 class ArchiveError(Exception):
@@ -39,22 +42,61 @@ TABLES = {
         {"document_id": int, "parser_version": str, "result": str},
         {"pk": "document_id", "foreign_keys": [("document_id", "documents", "id")]},
     ),
+    "bodies": (
+        {
+            "body_id": str, "portal_id": str, "name": str, "level": str, "province": str,
+            "division_code": str, "first_year": int, "last_year": int, "reports": int,
+        },
+        {"pk": "body_id", "foreign_keys": [("portal_id", "portals", "id")]},
+    ),
     "reports": (
         {
-            "id": int, "url": str, "portal_id": str, "body_name": str, "level": str,
+            "id": int, "url": str, "portal_id": str, "body_id": str, "body_name": str, "level": str,
             "province": str, "division_code": str, "title": str, "agency": str,
             "year": int, "format": str, "published": str, "document_id": int,
-            "source_url": str, "check_status": str, "checks_failed": int,
+            "source_url": str, "sha256": str, "check_status": str, "checks_failed": int,
             "cells_filled": int, "parser_version": str, "body": str, "error": str,
         },
         {
             "pk": "id",
-            "foreign_keys": [("portal_id", "portals", "id"), ("document_id", "documents", "id")],
+            "foreign_keys": [("portal_id", "portals", "id"), ("body_id", "bodies", "body_id"),
+                             ("document_id", "documents", "id")],
         },
+    ),
+    "cell_codes": (
+        {
+            "code": str, "table_name": str, "section": str, "group_label": str, "row_code": str,
+            "row_label": str, "column_code": str, "column_label": str, "formats": str,
+            "unit": str, "position": int,
+        },
+        {"pk": "code"},
     ),
     "cells": (
         {"report_id": int, "code": str, "value": "ANY", "unit": str},
-        {"pk": ("report_id", "code"), "foreign_keys": [("report_id", "reports", "id")]},
+        {"pk": ("report_id", "code"),
+         "foreign_keys": [("report_id", "reports", "id"), ("code", "cell_codes", "code")]},
+    ),
+    "active_table": (
+        {
+            "report_id": int, "year": int, "format": str, "position": int, "row_code": str,
+            "group_label": str, "row_label": str, **{column: "ANY" for column in forms.active_columns()},
+            "unit": str,
+        },
+        {"pk": ("report_id", "row_code"), "foreign_keys": [("report_id", "reports", "id")]},
+    ),
+    "requests_table": (
+        {
+            "report_id": int, "year": int, "format": str, "position": int, "row_code": str,
+            "row_label": str, **{column: int for column, _ in forms.requests_columns()},
+        },
+        {"pk": ("report_id", "row_code"), "foreign_keys": [("report_id", "reports", "id")]},
+    ),
+    "appeals_table": (
+        {
+            "report_id": int, "year": int, "format": str, "position": int, "group_code": str,
+            "group_label": str, **{column: int for column, _ in forms.appeals_columns()},
+        },
+        {"pk": ("report_id", "group_code"), "foreign_keys": [("report_id", "reports", "id")]},
     ),
     "checks": (
         {"report_id": int, "check_id": str, "status": str, "expected": "ANY", "actual": "ANY"},
@@ -89,11 +131,48 @@ INDEXES = [
     ("reports", ["level"], False),
     ("reports", ["province"], False),
     ("reports", ["check_status"], False),
+    ("reports", ["body_id", "year"], False),
+    ("reports", ["document_id"], False),
+    ("reports", ["year", "province"], False),
+    ("bodies", ["portal_id"], False),
+    ("bodies", ["level"], False),
+    ("bodies", ["province"], False),
     ("cells", ["code"], False),
+    ("cell_codes", ["table_name"], False),
     ("checks", ["status"], False),
+    ("checks", ["check_id"], False),
+    ("active_table", ["row_code"], False),
+    ("active_table", ["year"], False),
+    ("requests_table", ["row_code"], False),
+    ("requests_table", ["year"], False),
+    ("appeals_table", ["group_code"], False),
+    ("appeals_table", ["year"], False),
     ("failures", ["portal_id"], False),
     ("crawls", ["portal_id"], False),
 ]
+
+VIEWS = {
+    # Across years, for the same body: carried in (year N) = carried forward (year N-1).
+    "panel_checks": """
+        select cur.body_id, cur.id as report_id, cur.year, prev.id as previous_report_id,
+               ci.value as carried_in_total, cf.value as previous_carried_forward_total,
+               case when ci.value is null or cf.value is null then 'skip'
+                    when ci.value = cf.value then 'pass' else 'fail' end as status
+        from reports cur
+        join reports prev on prev.body_id = cur.body_id and prev.year = cur.year - 1
+        left join cells ci on ci.report_id = cur.id and ci.code = 'requests.carried_in.total'
+        left join cells cf on cf.report_id = prev.id and cf.code = 'requests.carried_forward.total'
+        where cur.format in ('2019', '2021') and prev.format in ('2019', '2021')""",
+    # Each portal with the yield of its latest crawl and what the archive holds from it.
+    "portal_yield": """
+        select p.id as portal_id, p.name, p.level, p.province, c.finished_at as last_crawl,
+               c.listings_seen, c.reports_found, c.reports_new, c.failed, c.skipped,
+               (select count(*) from reports r where r.portal_id = p.id) as reports_archived,
+               (select min(year) from reports r where r.portal_id = p.id) as first_year,
+               (select max(year) from reports r where r.portal_id = p.id) as last_year
+        from portals p
+        left join crawls c on c.id = (select max(id) from crawls where portal_id = p.id)""",
+}
 
 
 def open_archive(path: str | Path) -> sqlite_utils.Database:
@@ -106,9 +185,7 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
     try:
         db = sqlite_utils.Database(path)
         db.execute("PRAGMA journal_mode=WAL")
-        # WAL with synchronous=NORMAL: no fsync per item; a crash loses at most the
-        # last items, which an incremental re-crawl fetches again.
-        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA synchronous=NORMAL")  # with WAL: no corruption risk, no fsync per commit
         db.execute("PRAGMA foreign_keys=ON")
         create_schema(db)
     except sqlite3.DatabaseError as error:
@@ -117,10 +194,18 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables and indexes; existing ones are left as they are."""
+    """Create missing tables, columns, indexes and views; fill the cell-code lookup."""
     for name, (columns, options) in TABLES.items():
         if not db[name].exists():
             db[name].create(columns, **options)
+        else:
+            for column, kind in columns.items():
+                if column not in db[name].columns_dict:
+                    db[name].add_column(column, kind)
     for table, columns, unique in INDEXES:
         db[table].create_index(columns, unique=unique, if_not_exists=True)
+    db.execute(search.CREATE)
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql, replace=True)
+    db["cell_codes"].upsert_all(forms.cell_codes(), pk="code")
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

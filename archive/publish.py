@@ -1,4 +1,5 @@
-"""Publish an archive with Datasette: read-only (immutable), with our metadata."""
+"""Publish an archive with Datasette: read-only (immutable), with our metadata, the
+archive's plugin (Chinese search, archived copies, report pages) and templates."""
 import json
 import sqlite3
 import subprocess
@@ -9,7 +10,17 @@ from pathlib import Path
 from archive.db import ArchiveError
 
 METADATA = Path(__file__).with_name("metadata.json")
+PLUGINS = Path(__file__).with_name("plugins")
+TEMPLATES = Path(__file__).with_name("templates")
 SQL_TIME_LIMIT_MS = 3000
+SETTINGS = {
+    "sql_time_limit_ms": SQL_TIME_LIMIT_MS,
+    "facet_time_limit_ms": 1000,
+    "suggest_facets": "off",  # suggestions cost a query per column on every page of a large archive
+    "default_page_size": 50,
+    "allow_download": "on",
+    "allow_csv_stream": "on",
+}
 
 
 def check_archive(path: str | Path) -> None:
@@ -29,18 +40,23 @@ def check_archive(path: str | Path) -> None:
 def metadata_for(path: str | Path) -> dict:
     """Our metadata, keyed by the database name Datasette gives `path` (its file stem)."""
     metadata = json.loads(METADATA.read_text(encoding="utf-8"))
-    metadata["databases"] = {Path(path).stem: metadata["databases"]["nianbao"]}
+    name = Path(path).stem
+    metadata["databases"] = {name: metadata["databases"]["nianbao"]}
+    for dashboard in metadata["plugins"]["datasette-dashboards"].values():
+        for chart in dashboard["charts"].values():
+            chart["db"] = name
     return metadata
 
 
 def datasette_command(path: str | Path, host: str, port: int, metadata_path: str | Path) -> list[str]:
-    return [
+    command = [
         sys.executable, "-m", "datasette", "serve", "--immutable", str(path),
         "--metadata", str(metadata_path), "--host", host, "--port", str(port),
-        "--setting", "sql_time_limit_ms", str(SQL_TIME_LIMIT_MS),
-        "--setting", "default_page_size", "50",
-        "--setting", "allow_download", "on",
+        "--plugins-dir", str(PLUGINS), "--template-dir", str(TEMPLATES),
     ]
+    for name, value in SETTINGS.items():
+        command += ["--setting", name, str(value)]
+    return command
 
 
 def serve(path: str | Path, host: str = "127.0.0.1", port: int = 8001) -> int:

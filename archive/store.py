@@ -2,7 +2,9 @@
 
 A report is identified by the URL of its detail page. Its documents are that page and
 the attachments linked from it; the report's figures come from the best parse among
-them (an attachment wins when the page itself lacks the tables).
+them (an attachment wins when the page itself lacks the tables). Deriving a report also
+rebuilds everything read from it: cells, checks, the form-shaped tables, the search
+index and its body's entry in `bodies`.
 """
 import hashlib
 import json
@@ -11,6 +13,8 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 
 import sqlite_utils
+
+from archive import bodies, forms, search
 
 PARSER_VERSION = version("nianbao")
 
@@ -83,6 +87,16 @@ def store_parse(db: sqlite_utils.Database, document_id: int, result: dict) -> No
     )
 
 
+def insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
+    """Plain executemany: derive_report inserts hundreds of rows per report, and
+    sqlite-utils' per-row type handling would dominate a reparse."""
+    if rows:
+        columns = list(rows[0])
+        db.conn.executemany(
+            f"insert into [{table}] ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})",
+            [[row[c] for c in columns] for row in rows])
+
+
 def _filled(result: dict) -> int:
     return sum(value is not None for value in result.get("cells", {}).values())
 
@@ -111,7 +125,7 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
     page = next((row for row in rows if row[2] == "page"), rows[0])
     document_id, source_url, _, result = _best_parse(rows)
     portal = db.execute(
-        """select p.id, p.name, p.level, p.province, p.division_code, d.listing_title
+        """select p.id, p.name, p.level, p.province, p.division_code, d.listing_title, d.portal_id
            from documents d left join portals p on p.id = d.portal_id where d.id = ?""",
         [page[0]],
     ).fetchone()
@@ -125,34 +139,44 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
         check_status = "fail"
     else:
         check_status = "pass"
+    portal_row = {"id": portal[6], "level": portal[2], "province": portal[3], "division_code": portal[4]}
+    body_id = bodies.upsert(db, portal_row, result.get("agency") or portal[1] or portal[6])
     report = {
-        "url": report_url, "portal_id": portal[0], "body_name": portal[1], "level": portal[2],
-        "province": portal[3], "division_code": portal[4],
+        "url": report_url, "portal_id": portal[0], "body_id": body_id, "body_name": portal[1],
+        "level": portal[2], "province": portal[3], "division_code": portal[4],
         "title": result.get("title") or portal[5] or page[3].get("title"),
         "agency": result.get("agency"), "year": result.get("year"),
         "format": result.get("format"), "published": result.get("published") or page[3].get("published"),
-        "document_id": document_id, "source_url": source_url, "check_status": check_status,
-        "checks_failed": failed, "cells_filled": _filled(result), "parser_version": PARSER_VERSION,
+        "document_id": document_id, "source_url": source_url,
+        "sha256": db.execute("select sha256 from documents where id = ?", [document_id]).fetchone()[0],
+        "check_status": check_status, "checks_failed": failed, "cells_filled": _filled(result),
+        "parser_version": PARSER_VERSION,
         "body": result.get("body") or page[3].get("body"), "error": result.get("error"),
     }
-    existing = db.execute("select id from reports where url = ?", [report_url]).fetchone()
+    existing = db.execute("select id, title, body, body_id from reports where url = ?", [report_url]).fetchone()
     if existing:
         report_id = existing[0]
         db["reports"].update(report_id, report)
     else:
         report_id = db["reports"].insert(report).last_pk
+    search.reindex(db, report_id, existing[1:3] if existing else None, (report["title"], report["body"]))
+    bodies.refresh(db, {body_id, existing[3]} - {None} if existing else {body_id})
     db["cells"].delete_where("report_id = ?", [report_id])
     db["checks"].delete_where("report_id = ?", [report_id])
     units = result.get("units", {})
-    db["cells"].insert_all(
+    insert_rows(db, "cells", [
         {"report_id": report_id, "code": code, "value": value, "unit": units.get(code)}
         for code, value in result.get("cells", {}).items()
-    )
-    db["checks"].insert_all(
+    ])
+    insert_rows(db, "checks", [
         {"report_id": report_id, "check_id": check["id"], "status": check["status"],
          "expected": check.get("expected"), "actual": check.get("actual")}
         for check in checks
-    )
+    ])
+    shaped = forms.form_rows(report_id, report["year"], report["format"], result.get("cells", {}), units)
+    for table, table_rows in shaped.items():
+        db.conn.execute(f"delete from {table} where report_id = ?", [report_id])
+        insert_rows(db, table, table_rows)
     return report_id
 
 

@@ -1,0 +1,136 @@
+"""Derived tables of the crawled archive: the form-shaped tables, the cell-code lookup,
+bodies across years, panel checks, portal yield, and `nianbao reparse` rebuilding them
+all identically from the archived bytes alone."""
+import sqlite3
+import subprocess
+
+import pytest
+
+from archive import forms, search
+from archive.store import PARSER_VERSION
+from conftest import BIN
+from parsers import formats
+
+DERIVED = {
+    "reports": "url", "cells": "report_id, code", "checks": "report_id, check_id",
+    "requests_table": "report_id, row_code", "active_table": "report_id, row_code",
+    "appeals_table": "report_id, group_code", "bodies": "body_id", "cell_codes": "code",
+}
+
+
+def snapshot(conn) -> dict:
+    return {table: conn.execute(f"select * from {table} order by {order}").fetchall()
+            for table, order in DERIVED.items()}
+
+
+def test_cell_codes_cover_both_formats_with_labels(crawled):
+    conn = crawled["conn"]
+    codes = {row["code"]: row for row in conn.execute("select * from cell_codes")}
+    assert set(formats.codes("2019")) | set(formats.codes("2021")) == set(codes)
+    new = codes["requests.new.total"]
+    assert (new["row_label"], new["column_label"], new["formats"]) == ("一、本年新收政府信息公开申请数量", "总计", "2019,2021")
+    assert codes["active.procurement.amount"]["unit"] == "万元"
+    assert codes["active.rules.made"]["formats"] == "2019"
+    assert not conn.execute("select 1 from cells where code not in (select code from cell_codes)").fetchone()
+
+
+def test_form_tables_hold_exactly_the_cells(crawled):
+    conn = crawled["conn"]
+    for report_id, fmt in conn.execute("select id, format from reports where format in ('2019', '2021')"):
+        cells = dict(conn.execute("select code, value from cells where report_id = ?", [report_id]).fetchall())
+        shaped = {}
+        for row in conn.execute("select * from requests_table where report_id = ?", [report_id]):
+            shaped.update({f"requests.{row['row_code']}.{c}": row[c] for c, _ in forms.requests_columns()})
+        for row in conn.execute("select * from appeals_table where report_id = ?", [report_id]):
+            shaped.update({f"appeals.{row['group_code']}.{c}": row[c] for c, _ in forms.appeals_columns()})
+        for row in conn.execute("select * from active_table where report_id = ?", [report_id]):
+            shaped.update({f"active.{row['row_code']}.{c}": row[c] for c in forms.active_columns()
+                           if f"active.{row['row_code']}.{c}" in cells})
+        assert shaped == cells, report_id
+        assert len(shaped) == len(formats.codes(fmt))
+    assert not conn.execute("select 1 from requests_table t join reports r on r.id = t.report_id "
+                            "where r.format not in ('2019', '2021')").fetchone()
+
+
+def test_bodies_follow_a_body_across_years(crawled):
+    conn = crawled["conn"]
+    body = conn.execute("select * from bodies where body_id = 'sample-pingtan:平潭综合实验区'").fetchone()
+    years = [row[0] for row in conn.execute(
+        "select year from reports where body_id = ? order by year", [body["body_id"]])]
+    assert len(years) == body["reports"] >= 5 and (years[0], years[-1]) == (body["first_year"], body["last_year"])
+    assert not conn.execute("select 1 from reports where body_id is null or body_id not in "
+                            "(select body_id from bodies)").fetchone()
+
+
+def test_panel_checks_compare_consecutive_years(crawled):
+    conn = crawled["conn"]
+    rows = conn.execute("select * from panel_checks").fetchall()
+    assert rows
+    for row in rows:
+        carried_in = conn.execute("select value from cells where report_id = ? and code = 'requests.carried_in.total'",
+                                  [row["report_id"]]).fetchone()[0]
+        previous = conn.execute("select value, year from cells join reports on reports.id = report_id "
+                                "where report_id = ? and code = 'requests.carried_forward.total'",
+                                [row["previous_report_id"]]).fetchone()
+        assert previous[1] == row["year"] - 1
+        assert row["status"] == ("skip" if None in (carried_in, previous[0])
+                                 else "pass" if carried_in == previous[0] else "fail")
+
+
+def test_portal_yield_shows_the_latest_crawl(crawled):
+    conn = crawled["conn"]
+    rows = {row["portal_id"]: row for row in conn.execute("select * from portal_yield")}
+    assert rows["down"]["reports_archived"] == 0 and rows["down"]["failed"] >= 1
+    for portal_id, row in rows.items():
+        assert row["reports_archived"] == conn.execute(
+            "select count(*) from reports where portal_id = ?", [portal_id]).fetchone()[0]
+
+
+def test_every_facet_and_join_column_is_indexed(crawled):
+    conn = crawled["conn"]
+    indexed = {(table, conn.execute(f"pragma index_info('{index}')").fetchone()[2])
+               for table in DERIVED
+               for index in [row[1] for row in conn.execute(f"pragma index_list('{table}')")]}
+    needed = [("reports", c) for c in ("year", "format", "level", "province", "portal_id", "body_id", "check_status")]
+    needed += [(t, "row_code") for t in ("requests_table", "active_table")] + [("appeals_table", "group_code")]
+    needed += [("cells", "code"), ("bodies", "portal_id")]
+    assert not [pair for pair in needed if pair not in indexed]
+
+
+@pytest.fixture(scope="module")
+def reparsed(crawled, tmp_path_factory):
+    copy = tmp_path_factory.mktemp("reparse") / "copy.db"
+    with sqlite3.connect(copy) as target:
+        sqlite3.connect(crawled["db"]).backup(target)
+    result = subprocess.run([str(BIN / "nianbao"), "reparse", str(copy)], capture_output=True, text=True,
+                            timeout=600, env={"PATH": "/usr/bin:/bin", "no_proxy": "*", "http_proxy": "http://0.0.0.0:9"})
+    assert result.returncode == 0, result.stderr
+    connection = sqlite3.connect(copy)
+    connection.row_factory = sqlite3.Row
+    yield connection, result.stderr
+    connection.close()
+
+
+def test_reparse_rebuilds_identical_derived_tables(crawled, reparsed):
+    conn, log = reparsed
+    assert "reparsing" in log and "reparsed" in log
+    before, after = snapshot(crawled["conn"]), snapshot(conn)
+    for table in DERIVED:
+        assert [tuple(row) for row in after[table]] == [tuple(row) for row in before[table]], table
+
+
+def test_reparse_rebuilds_the_search_index(crawled, reparsed):
+    conn, _ = reparsed
+    conn.create_function("escape_fts", 1, search.escape_fts)
+    query = "select rowid from reports_fts where reports_fts match escape_fts(?) order by rowid"
+    for term in ("复议", "不予公开"):
+        assert [tuple(row) for row in conn.execute(query, [term])] == [
+            tuple(row) for row in crawled["conn"].execute(
+                "select id from reports where instr(title, ?) or instr(body, ?) order by id", [term, term])]
+    assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+    conn.execute("insert into reports_fts(reports_fts, rank) values('integrity-check', 0)")  # raises if corrupt
+
+
+def test_reparse_records_the_parser_version(reparsed):
+    conn, _ = reparsed
+    assert {row[0] for row in conn.execute("select distinct parser_version from reports")} == {PARSER_VERSION}
