@@ -56,9 +56,11 @@ def document_sha256(db: sqlite_utils.Database, url: str) -> str | None:
 
 
 def archived_reports(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
-    """Report pages already archived: url -> (listing title, listing date) when fetched."""
+    """Reports already archived, with their report row derived (the last step of
+    storing one): page url -> (listing title, listing date) when it was fetched."""
     return {url: (title or "", date or "") for url, title, date in db.execute(
-        "select url, listing_title, listing_date from documents where role = 'page'")}
+        """select d.url, d.listing_title, d.listing_date from documents d
+           join reports r on r.url = d.url where d.role = 'page'""")}
 
 
 def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, portal_id: str,

@@ -19,6 +19,19 @@ class DocumentItem:
 
 
 @dataclass
+class ReportItem:
+    """A report page with the attachments it links to, handed on together so that the
+    archive holds a report with all its documents or not at all (resumable crawls)."""
+
+    page: DocumentItem
+    attachments: list[DocumentItem] = field(default_factory=list)
+
+    @property
+    def documents(self) -> list[DocumentItem]:
+        return [self.page, *self.attachments]
+
+
+@dataclass
 class SkippedItem:
     """A column item that is not an annual report, with the reason."""
 

@@ -10,7 +10,7 @@ from scrapy.exceptions import NotConfigured, UsageError
 import parsers
 from archive import store
 from archive.db import ArchiveError, open_archive
-from crawler.items import DocumentItem, FailureItem, SkippedItem
+from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 
 
 class ParsePipeline:
@@ -32,14 +32,18 @@ class ParsePipeline:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
 
     async def process_item(self, item):
-        if isinstance(item, DocumentItem):
-            name = item.url.split("?")[0].rsplit("/", 1)[-1]
-            if self.pool is None:
-                item.parsed = parsers.parse(item.content, name=name, content_type=item.content_type)
-            else:
-                future = self.pool.submit(parsers.parse, item.content, name=name, content_type=item.content_type)
-                item.parsed = await asyncio.wrap_future(future)
+        if isinstance(item, ReportItem):
+            await asyncio.gather(*(self.parse(document) for document in item.documents))
         return item
+
+    async def parse(self, document: DocumentItem) -> None:
+        name = document.url.split("?")[0].rsplit("/", 1)[-1]
+        if self.pool is None:
+            document.parsed = parsers.parse(document.content, name=name, content_type=document.content_type)
+        else:
+            future = self.pool.submit(parsers.parse, document.content, name=name,
+                                      content_type=document.content_type)
+            document.parsed = await asyncio.wrap_future(future)
 
     def close_spider(self):
         if self.pool is not None:
@@ -78,8 +82,8 @@ class ArchivePipeline:
 
     def process_item(self, item):
         with self.db.conn:
-            if isinstance(item, DocumentItem):
-                self._store_document(item)
+            if isinstance(item, ReportItem):
+                self._store_report(item)
             elif isinstance(item, SkippedItem):
                 store.record_skipped(self.db, url=item.url, portal_id=item.portal_id,
                                      title=item.title, reason=item.reason)
@@ -88,19 +92,23 @@ class ArchivePipeline:
                                      stage=item.stage, error=item.error)
         return item
 
-    def _store_document(self, item: DocumentItem) -> None:
-        is_new = item.role == "page" and store.document_sha256(self.db, item.url) is None
-        document_id = store.store_document(
-            self.db, url=item.url, content=item.content, portal_id=item.portal_id, role=item.role,
-            report_url=item.report_url, status=item.status, content_type=item.content_type,
-            listing_title=item.listing_title, listing_date=item.listing_date,
-        )
-        store.store_parse(self.db, document_id, item.parsed)
-        # Items are parsed concurrently, so a page may be stored before its
-        # attachment: derive the report again from whatever it has so far.
-        store.derive_report(self.db, item.report_url)
+    def _store_report(self, report: ReportItem) -> None:
+        """Attachments, then the page, then the derived report: the archive counts a
+        report as held only once its report row exists, so a crawl killed half-way
+        through fetches it again."""
+        page = report.page
+        is_new = store.document_sha256(self.db, page.url) is None
+        for document in [*report.attachments, page]:
+            document_id = store.store_document(
+                self.db, url=document.url, content=document.content, portal_id=document.portal_id,
+                role=document.role, report_url=document.report_url, status=document.status,
+                content_type=document.content_type, listing_title=document.listing_title,
+                listing_date=document.listing_date,
+            )
+            store.store_parse(self.db, document_id, document.parsed)
+        store.derive_report(self.db, page.url)
         if is_new:
-            self.crawler.stats.inc_value(f"portal/{item.portal_id}/reports_new")
+            self.crawler.stats.inc_value(f"portal/{page.portal_id}/reports_new")
 
     def close_spider(self):
         stats = self.crawler.stats

@@ -12,7 +12,7 @@ from scrapy.exceptions import UsageError
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler.discovery import column_links, disclosure_links
-from crawler.items import DocumentItem, FailureItem, SkippedItem
+from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.listing import adapter_for
 from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
 from parsers.titles import classify_title
@@ -137,27 +137,28 @@ class PortalsSpider(scrapy.Spider):
                                   meta=self.portal_meta(portal_id, request.meta))
 
     def parse_report(self, response, portal_id: str, title: str, date: str):
-        """Fetch the page's attachments one after another, then hand the page on: a
-        page in the archive means its attachments were dealt with (resumable)."""
-        page = document_item(response, portal_id, "page", response.url, listing_title=title, listing_date=date)
+        """Fetch the page's attachments one after another, then hand the report on
+        with all its documents."""
+        report = ReportItem(document_item(response, portal_id, "page", response.url,
+                                          listing_title=title, listing_date=date))
         attachments = []
         if hasattr(response, "text"):
             for href in ATTACHMENT_HREF.findall(response.text):
                 url = response.urljoin(html.unescape(href))
                 if url not in attachments:
                     attachments.append(url)
-        yield from self.next_attachment(page, attachments)
+        yield from self.next_attachment(report, attachments)
 
-    def next_attachment(self, page: DocumentItem, pending: list[str]):
+    def next_attachment(self, report: ReportItem, pending: list[str]):
         if not pending:
-            yield page
+            yield report
             return
-        yield self.request(pending[0], self.parse_attachment, page.portal_id, dont_filter=True,
-                           cb_kwargs={"page": page, "pending": pending[1:]})
+        yield self.request(pending[0], self.parse_attachment, report.page.portal_id, dont_filter=True,
+                           cb_kwargs={"report": report, "pending": pending[1:]})
 
-    def parse_attachment(self, response, portal_id: str, page: DocumentItem, pending: list[str]):
-        yield document_item(response, portal_id, "attachment", page.url)
-        yield from self.next_attachment(page, pending)
+    def parse_attachment(self, response, portal_id: str, report: ReportItem, pending: list[str]):
+        report.attachments.append(document_item(response, portal_id, "attachment", report.page.url))
+        yield from self.next_attachment(report, pending)
 
     def failed(self, failure):
         request = failure.request
@@ -172,4 +173,4 @@ class PortalsSpider(scrapy.Spider):
         self.logger.warning("%s: %s failed: %s (%s)", portal_id, stage, request.url, error)
         yield FailureItem(request.url, portal_id, stage, error)
         if stage == "attachment":
-            yield from self.next_attachment(request.cb_kwargs["page"], request.cb_kwargs["pending"])
+            yield from self.next_attachment(request.cb_kwargs["report"], request.cb_kwargs["pending"])
