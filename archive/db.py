@@ -53,7 +53,8 @@ TABLES = {
         {
             "id": int, "url": str, "portal_id": str, "body_id": str, "body_name": str, "level": str,
             "province": str, "division_code": str, "title": str, "agency": str,
-            "year": int, "format": str, "published": str, "document_id": int,
+            "year": int, "format": str, "published": str, "source_name": str,
+            "index_number": str, "document_number": str, "document_id": int,
             "source_url": str, "sha256": str, "check_status": str, "checks_failed": int,
             "cells_filled": int, "parser_version": str, "body": str, "error": str,
         },

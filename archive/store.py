@@ -149,6 +149,8 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
         "title": result.get("title") or portal[5] or page[3].get("title"),
         "agency": result.get("agency"), "year": result.get("year"),
         "format": result.get("format"), "published": result.get("published") or page[3].get("published"),
+        # the page's metadata block (来源/发布机构, 索引号, 文号) is on the page, not in an attachment
+        **{key: page[3].get(key) or result.get(key) for key in ("source_name", "index_number", "document_number")},
         "document_id": document_id, "source_url": source_url,
         "sha256": db.execute("select sha256 from documents where id = ?", [document_id]).fetchone()[0],
         "check_status": check_status, "checks_failed": failed, "cells_filled": _filled(result),

@@ -91,3 +91,10 @@ def test_per_portal_yield_is_stored(crawled):
         assert row["reports_new"] == reports
         assert row["listings_seen"] >= 2
     assert rows["down"]["failed"] >= 1
+
+
+def test_page_metadata_is_kept(crawled):
+    rows = report_rows(crawled)
+    pingtan_2024 = next(row for url, row in rows.items() if url.endswith("t20250310_97791.htm"))
+    assert (pingtan_2024["source_name"], pingtan_2024["published"]) == ("平潭综合实验区管委会办公室", "2025-03-10")
+    assert any(row["index_number"] for row in rows.values()), "no 索引号 kept from any metadata block"
