@@ -2,7 +2,7 @@
 import asyncio
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from scrapy.exceptions import NotConfigured, UsageError
@@ -54,12 +54,17 @@ YIELD_COUNTS = ("listings_seen", "reports_found", "reports_new", "reports_unchan
 
 
 class ArchivePipeline:
-    """Store documents, their parses and the crawl's bookkeeping in the SQLite archive."""
+    """Store documents, their parses and the crawl's bookkeeping in the SQLite archive.
+
+    All writes go through one writer thread that owns the connection: SQLite does its
+    work outside the GIL, so the crawl goes on while it writes, and items are stored in
+    the order they come."""
 
     def __init__(self, path: str, crawler):
         self.path = path
         self.crawler = crawler
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive")
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -77,22 +82,32 @@ class ArchivePipeline:
             raise UsageError(f"cannot open the archive: {error}", print_help=False) from error
 
     def open_spider(self):
+        self.writer.submit(self._open).result()
+
+    def _open(self):
         self.db = open_archive(self.path)
         store.upsert_portals(self.db, self.crawler.spider.portals)
 
-    def process_item(self, item):
+    async def process_item(self, item):
+        is_new = await asyncio.wrap_future(self.writer.submit(self._store, item))
+        if is_new:
+            self.crawler.stats.inc_value(f"portal/{item.page.portal_id}/reports_new")
+        return item
+
+    def _store(self, item) -> bool:
+        """Store one item; True for a report not archived before."""
         with self.db.conn:
             if isinstance(item, ReportItem):
-                self._store_report(item)
+                return self._store_report(item)
             elif isinstance(item, SkippedItem):
                 store.record_skipped(self.db, url=item.url, portal_id=item.portal_id,
                                      title=item.title, reason=item.reason)
             elif isinstance(item, FailureItem):
                 store.record_failure(self.db, portal_id=item.portal_id, url=item.url,
                                      stage=item.stage, error=item.error)
-        return item
+        return False
 
-    def _store_report(self, report: ReportItem) -> None:
+    def _store_report(self, report: ReportItem) -> bool:
         """Attachments, then the page, then the derived report: the archive counts a
         report as held only once its report row exists, so a crawl killed half-way
         through fetches it again."""
@@ -107,15 +122,19 @@ class ArchivePipeline:
             )
             store.store_parse(self.db, document_id, document.parsed)
         store.derive_report(self.db, page.url)
-        if is_new:
-            self.crawler.stats.inc_value(f"portal/{page.portal_id}/reports_new")
+        return is_new
 
     def close_spider(self):
         stats = self.crawler.stats
         finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        crawls = [{"portal_id": portal["id"], "started_at": self.started_at, "finished_at": finished_at,
+                   **{key: stats.get_value(f"portal/{portal['id']}/{key}", 0) for key in YIELD_COUNTS}}
+                  for portal in self.crawler.spider.portals]
+        self.writer.submit(self._close, crawls).result()
+        self.writer.shutdown()
+
+    def _close(self, crawls: list[dict]) -> None:
         with self.db.conn:
-            for portal in self.crawler.spider.portals:
-                counts = {key: stats.get_value(f"portal/{portal['id']}/{key}", 0) for key in YIELD_COUNTS}
-                store.record_crawl(self.db, {"portal_id": portal["id"], "started_at": self.started_at,
-                                             "finished_at": finished_at, **counts})
+            for crawl in crawls:
+                store.record_crawl(self.db, crawl)
         self.db.close()
