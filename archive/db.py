@@ -11,7 +11,7 @@ import sqlite_utils
 
 from archive import forms, search
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class ArchiveError(Exception):
@@ -38,8 +38,10 @@ TABLES = {
         },
         {"pk": "id", "foreign_keys": [("portal_id", "portals", "id"), ("sha256", "blobs", "sha256")]},
     ),
+    # a parse as the parser returned it (JSON, zlib-compressed: it is read only to derive),
+    # less what is large and re-derivable from the blob: `sections` and `tokens`
     "parses": (
-        {"document_id": int, "parser_version": str, "result": str},
+        {"document_id": int, "parser_version": str, "result": bytes},
         {"pk": "document_id", "foreign_keys": [("document_id", "documents", "id")]},
     ),
     "bodies": (
@@ -56,13 +58,19 @@ TABLES = {
             "year": int, "format": str, "published": str, "source_name": str,
             "index_number": str, "document_number": str, "document_id": int,
             "source_url": str, "sha256": str, "check_status": str, "checks_failed": int,
-            "cells_filled": int, "parser_version": str, "body": str, "error": str,
+            "cells_filled": int, "parser_version": str, "error": str,
         },
         {
             "pk": "id",
             "foreign_keys": [("portal_id", "portals", "id"), ("body_id", "bodies", "body_id"),
                              ("document_id", "documents", "id")],
         },
+    ),
+    # the text apart from `reports`, so that counting and faceting a search's matches
+    # reads narrow rows; it is also the exact text the search index holds for the report
+    "report_texts": (
+        {"report_id": int, "body": str},
+        {"pk": "report_id", "foreign_keys": [("report_id", "reports", "id")]},
     ),
     "cell_codes": (
         {
@@ -72,9 +80,10 @@ TABLES = {
         },
         {"pk": "code"},
     ),
+    # the largest tables: WITHOUT ROWID, so their primary key is the table, not a copy of it
     "cells": (
         {"report_id": int, "code": str, "value": "ANY", "unit": str},
-        {"pk": ("report_id", "code"),
+        {"pk": ("report_id", "code"), "without_rowid": True,
          "foreign_keys": [("report_id", "reports", "id"), ("code", "cell_codes", "code")]},
     ),
     "active_table": (
@@ -101,7 +110,7 @@ TABLES = {
     ),
     "checks": (
         {"report_id": int, "check_id": str, "status": str, "expected": "ANY", "actual": "ANY"},
-        {"pk": ("report_id", "check_id"), "foreign_keys": [("report_id", "reports", "id")]},
+        {"pk": ("report_id", "check_id"), "without_rowid": True, "foreign_keys": [("report_id", "reports", "id")]},
     ),
     "skipped": (
         {"url": str, "portal_id": str, "title": str, "reason": str, "seen_at": str},
@@ -196,9 +205,16 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
 
 def create_schema(db: sqlite_utils.Database) -> None:
     """Create missing tables, columns, indexes and views; fill the cell-code lookup."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if db["reports"].exists() and "body" in db["reports"].columns_dict:
+        _move_report_texts(db)
     for name, (columns, options) in TABLES.items():
         if not db[name].exists():
-            db[name].create(columns, **options)
+            options = dict(options)
+            if options.pop("without_rowid", False):
+                db.execute(db.create_table_sql(name, columns, **options).strip().rstrip(";") + " WITHOUT ROWID")
+            else:
+                db[name].create(columns, **options)
         else:
             for column, kind in columns.items():
                 if column not in db[name].columns_dict:
@@ -206,7 +222,20 @@ def create_schema(db: sqlite_utils.Database) -> None:
     for table, columns, unique in INDEXES:
         db[table].create_index(columns, unique=unique, if_not_exists=True)
     db.execute(search.CREATE)
+    if 0 < version < 3:  # schema 2 indexed single characters; 3 indexes character pairs
+        search.rebuild(db)
     for name, sql in VIEWS.items():
         db.create_view(name, sql, replace=True)
     db["cell_codes"].upsert_all(forms.cell_codes(), pk="code")
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+
+def _move_report_texts(db: sqlite_utils.Database) -> None:
+    """Schema 2 → 3: the report text moves from reports.body to report_texts."""
+    columns, options = TABLES["report_texts"]
+    with db.conn:
+        if not db["report_texts"].exists():
+            db["report_texts"].create(columns, **options)
+        db.execute("insert or replace into report_texts (report_id, body) "
+                   "select id, body from reports where body is not null")
+        db.execute("alter table reports drop column body")

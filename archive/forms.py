@@ -119,6 +119,8 @@ def page(conn, report_id) -> dict | None:
     if found is None:
         return None
     report = dict(zip(keys, found))
+    text = conn.execute("select body from report_texts where report_id = ?", [report_id]).fetchone()
+    report["text"] = text[0] if text else None
     fmt = report["format"]
     if fmt not in FORMATS:
         return {"report": report, "active": [], "requests": [], "appeals": []}

@@ -1,29 +1,98 @@
-"""Rebuild every derived table from the archived documents, without the network."""
+"""Rebuild every derived table from the archived documents, without the network.
+
+Parsing runs in worker processes (one per core, as the crawl's ParsePipeline does);
+the main process reads the blobs, writes the parses and derives each report as soon
+as all its documents are parsed, in batched transactions.
+"""
+import multiprocessing
+import os
 import sys
+import zlib
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 
 import click
 
 import parsers
-from archive import store
+from archive import search, store
 from archive.db import open_archive
 
+BATCH = 200  # documents per transaction
 
-def reparse(path: str, progress: bool = True) -> int:
+
+def parse_stored(content: bytes, compression: str, name: str, content_type: str) -> tuple:
+    """Parse one archived document (in a worker); return its `parses` row less the id."""
+    data = zlib.decompress(content) if compression == "zlib" else content
+    return store.parse_row(0, parsers.parse(data, name=name, content_type=content_type))[1:]
+
+
+def _pending(db, documents):
+    for document_id, url, content_type, sha256, report_url in documents:
+        content, compression = db.execute(
+            "select content, compression from blobs where sha256 = ?", [sha256]).fetchone()
+        name = url.split("?")[0].rsplit("/", 1)[-1]
+        yield (document_id, report_url), (content, compression, name, content_type or "")
+
+
+def _parsed(db, documents, workers: int):
+    """((document_id, report_url), parses row) in the order of `documents`."""
+    if workers <= 1:
+        for key, job in _pending(db, documents):
+            yield key, parse_stored(*job)
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        window: deque = deque()
+        for key, job in _pending(db, documents):
+            window.append((key, pool.submit(parse_stored, *job)))
+            if len(window) >= workers * 8:
+                key, future = window.popleft()
+                yield key, future.result()
+        while window:
+            key, future = window.popleft()
+            yield key, future.result()
+
+
+def reparse(path: str, progress: bool = True, workers: int | None = None) -> int:
     """Parse every stored report page and attachment again; return how many."""
     db = open_archive(path)
+    # a report's documents together, so that it is derived once they are all parsed
     documents = db.execute(
         "select id, url, content_type, sha256, report_url from documents "
-        "where role in ('page', 'attachment') order by id"
+        "where role in ('page', 'attachment') order by report_url, id"
     ).fetchall()
-    report_urls = set()
-    with click.progressbar(documents, label="reparsing", file=sys.stderr, hidden=not progress) as bar:
-        for document_id, url, content_type, sha256, report_url in bar:
-            name = url.split("?")[0].rsplit("/", 1)[-1]
-            result = parsers.parse(store.load_blob(db, sha256), name=name, content_type=content_type or "")
-            with db.conn:
-                store.store_parse(db, document_id, result)
-            report_urls.add(report_url)
-    with db.conn:
-        for report_url in sorted(report_urls):
-            store.derive_report(db, report_url)
+    reparse_documents(db, documents, progress, workers)
+    search.optimize(db)
+    db.close()
     return len(documents)
+
+
+def reparse_documents(db, documents: list[tuple], progress: bool = True, workers: int | None = None) -> None:
+    """Reparse `documents` (id, url, content_type, sha256, report_url), grouped by
+    report_url, and derive their reports."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    rows, reports = [], []
+
+    def flush():
+        with db.conn:
+            store.store_parses(db, rows)
+            for report_url in reports:
+                store.derive_report(db, report_url)
+        rows.clear()
+        reports.clear()
+
+    current = None
+    with click.progressbar(length=len(documents), label="reparsing", file=sys.stderr,
+                           hidden=not progress) as bar:
+        for (document_id, report_url), row in _parsed(db, documents, workers):
+            if report_url != current:
+                if current is not None:
+                    reports.append(current)
+                if len(rows) >= BATCH:
+                    flush()
+                current = report_url
+            rows.append((document_id, *row))
+            bar.update(1)
+        if current is not None:
+            reports.append(current)
+        flush()

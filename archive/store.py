@@ -3,8 +3,8 @@
 A report is identified by the URL of its detail page. Its documents are that page and
 the attachments linked from it; the report's figures come from the best parse among
 them (an attachment wins when the page itself lacks the tables). Deriving a report also
-rebuilds everything read from it: cells, checks, the form-shaped tables, the search
-index and its body's entry in `bodies`.
+rebuilds everything read from it: its text (`report_texts`), cells, checks, the
+form-shaped tables, the search index and its body's entry in `bodies`.
 """
 import hashlib
 import json
@@ -81,12 +81,32 @@ def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, porta
     return db["documents"].insert(record).last_pk
 
 
+# large parts of a parse that derive_report does not read and the parser re-derives from the blob
+UNSTORED = ("sections", "tokens")
+
+
+def parse_row(document_id: int, result: dict) -> tuple:
+    """The `parses` row for a parse: its JSON without UNSTORED (nor `checks` when
+    `check_details` says it all), zlib-compressed."""
+    kept = {key: value for key, value in result.items() if key not in UNSTORED}
+    if result.get("check_details") and "checks" in kept:
+        del kept["checks"]
+    return document_id, PARSER_VERSION, zlib.compress(json.dumps(kept, ensure_ascii=False).encode("utf-8"), 6)
+
+
+def store_parses(db: sqlite_utils.Database, rows: list[tuple]) -> None:
+    """Write parse_row() rows (replacing a document's earlier parse)."""
+    db.conn.executemany("insert or replace into parses (document_id, parser_version, result) "
+                        "values (?, ?, ?)", rows)
+
+
 def store_parse(db: sqlite_utils.Database, document_id: int, result: dict) -> None:
-    db["parses"].upsert(
-        {"document_id": document_id, "parser_version": PARSER_VERSION,
-         "result": json.dumps(result, ensure_ascii=False)},
-        pk="document_id",
-    )
+    store_parses(db, [parse_row(document_id, result)])
+
+
+def load_parse(result: bytes | str) -> dict:
+    """A stored parse back as a dict (archives before schema 3 kept plain JSON)."""
+    return json.loads(zlib.decompress(result) if isinstance(result, bytes) else result)
 
 
 def insert_rows(db: sqlite_utils.Database, table: str, rows: list[dict]) -> None:
@@ -114,7 +134,7 @@ def _best_parse(rows: list[tuple[int, str, str, dict]]) -> tuple[int, str, str, 
 def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
     """(Re)build the report row, its cells and checks from its documents' parses."""
     rows = [
-        (doc_id, url, role, json.loads(result))
+        (doc_id, url, role, load_parse(result))
         for doc_id, url, role, result in db.execute(
             """select d.id, d.url, d.role, p.result from documents d
                join parses p on p.document_id = d.id
@@ -157,16 +177,24 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
         "parser_version": PARSER_VERSION,
         "body": result.get("body") or page[3].get("body"), "error": result.get("error"),
     }
-    existing = db.execute("select id, title, body, body_id from reports where url = ?", [report_url]).fetchone()
+    text = report.pop("body")
+    existing = db.execute(
+        """select r.id, r.title, t.body, r.body_id from reports r
+           left join report_texts t on t.report_id = r.id where r.url = ?""", [report_url]).fetchone()
+    columns = list(report)
     if existing:
         report_id = existing[0]
-        db["reports"].update(report_id, report)
+        db.conn.execute(f"update reports set {', '.join(f'[{c}] = ?' for c in columns)} where id = ?",
+                        [report[c] for c in columns] + [report_id])
     else:
-        report_id = db["reports"].insert(report).last_pk
-    search.reindex(db, report_id, existing[1:3] if existing else None, (report["title"], report["body"]))
+        report_id = db.conn.execute(
+            f"insert into reports ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})",
+            [report[c] for c in columns]).lastrowid
+    db.conn.execute("insert or replace into report_texts (report_id, body) values (?, ?)", [report_id, text])
+    search.reindex(db, report_id, existing[1:3] if existing else None, (report["title"], text))
     bodies.refresh(db, {body_id, existing[3]} - {None} if existing else {body_id})
-    db["cells"].delete_where("report_id = ?", [report_id])
-    db["checks"].delete_where("report_id = ?", [report_id])
+    db.conn.execute("delete from cells where report_id = ?", [report_id])
+    db.conn.execute("delete from checks where report_id = ?", [report_id])
     units = result.get("units", {})
     insert_rows(db, "cells", [
         {"report_id": report_id, "code": code, "value": value, "unit": units.get(code)}

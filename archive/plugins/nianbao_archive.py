@@ -5,15 +5,38 @@ the report page.
   CJK-aware one of archive.search (registered last, so it wins over Datasette's own);
 - /-/archived/<sha256> returns an archived document's raw bytes, decompressed, with
   the content type it was served with, sandboxed so a portal's scripts cannot run here;
-- the reports row page gets the report's tables in the shape of the form.
+- the reports row page gets the report's tables in the shape of the form;
+- a facet asked for twice (a default facet of metadata.json also in `?_facet=`) is
+  computed once: Datasette 0.65 runs both, each a full count over the search's matches.
 """
+import json
 import zlib
 
-from datasette import hookimpl
+from datasette import facets, hookimpl
 from datasette.utils.asgi import NotFound, Response
 from markupsafe import Markup, escape
 
 from archive import forms, search
+
+
+_load_facet_configs = facets.load_facet_configs
+
+
+def load_facet_configs(request, table_metadata):
+    """Datasette's, without repeats: the first of identical configs (metadata's) is kept."""
+    configs = _load_facet_configs(request, table_metadata)
+    for kind, entries in configs.items():
+        seen, kept = set(), []
+        for entry in entries:
+            key = json.dumps(entry["config"], sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                kept.append(entry)
+        configs[kind] = kept
+    return configs
+
+
+facets.load_facet_configs = load_facet_configs
 
 
 @hookimpl(trylast=True)
