@@ -29,6 +29,7 @@ class ParsePipeline:
         self.pool = None
         if self.workers > 0:
             context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["parsers"])  # workers start with the parser loaded
             self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
 
     async def process_item(self, item):

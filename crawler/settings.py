@@ -13,6 +13,9 @@ NIANBAO_CONTACT_URL = "https://github.com/nianbao/nianbao"
 
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
+# Items processed in parallel per response: a listing yields a few dozen at most, and
+# Scrapy starts this many tasks for every response.
+CONCURRENT_ITEMS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True
