@@ -1,37 +1,34 @@
 """Rebuild every derived table from the archived documents, without the network.
 
-Parsing runs in worker processes (one per core, as the crawl's ParsePipeline does);
+Parsing runs in worker processes (parsers.workers, one per core, as in the crawl);
 the main process reads the blobs, writes the parses and derives each report as soon
 as all its documents are parsed, in batched transactions.
 """
-import multiprocessing
 import os
 import sys
 import zlib
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 
 import click
 
-import parsers
 from archive import search, store
 from archive.db import open_archive
+from parsers.workers import parse_fetched, worker_pool
 
 BATCH = 200  # documents per transaction
 
 
-def parse_stored(content: bytes, compression: str, name: str, content_type: str) -> tuple:
+def parse_stored(content: bytes, compression: str, url: str, content_type: str) -> tuple:
     """Parse one archived document (in a worker); return its `parses` row less the id."""
     data = zlib.decompress(content) if compression == "zlib" else content
-    return store.parse_row(0, parsers.parse(data, name=name, content_type=content_type))[1:]
+    return store.parse_row(0, parse_fetched(data, url, content_type))[1:]
 
 
 def _pending(db, documents):
     for document_id, url, content_type, sha256, report_url in documents:
         content, compression = db.execute(
             "select content, compression from blobs where sha256 = ?", [sha256]).fetchone()
-        name = url.split("?")[0].rsplit("/", 1)[-1]
-        yield (document_id, report_url), (content, compression, name, content_type or "")
+        yield (document_id, report_url), (content, compression, url, content_type or "")
 
 
 def _parsed(db, documents, workers: int):
@@ -40,8 +37,7 @@ def _parsed(db, documents, workers: int):
         for key, job in _pending(db, documents):
             yield key, parse_stored(*job)
         return
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with worker_pool(workers) as pool:
         window: deque = deque()
         for key, job in _pending(db, documents):
             window.append((key, pool.submit(parse_stored, *job)))

@@ -7,6 +7,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 
 from archive.db import open_archive
 from archive.store import archived_reports
+from crawler.stats import count
 
 
 class SkipArchivedReports:
@@ -31,8 +32,7 @@ class SkipArchivedReports:
     async def process_spider_output(self, response, result):
         async for output in result:
             if isinstance(output, scrapy.Request) and self.unchanged(output):
-                portal_id = output.cb_kwargs.get("portal_id", "")
-                self.crawler.stats.inc_value(f"portal/{portal_id}/reports_unchanged")
+                count(self.crawler.stats, output.cb_kwargs.get("portal_id", ""), "reports_unchanged")
                 continue
             yield output
 

@@ -1,16 +1,16 @@
 """Item pipelines: parse each fetched document, then archive it. One job each."""
 import asyncio
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from scrapy.exceptions import NotConfigured, UsageError
 
-import parsers
 from archive import store
 from archive.db import ArchiveError, open_archive
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
+from crawler.stats import count, portal_counts
+from parsers.workers import parse_fetched, worker_pool
 
 
 class ParsePipeline:
@@ -26,11 +26,7 @@ class ParsePipeline:
         return cls(crawler.settings.getint("NIANBAO_PARSE_WORKERS", os.cpu_count() or 1))
 
     def open_spider(self):
-        self.pool = None
-        if self.workers > 0:
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["parsers"])  # workers start with the parser loaded
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        self.pool = worker_pool(self.workers) if self.workers > 0 else None
 
     async def process_item(self, item):
         if isinstance(item, ReportItem):
@@ -38,20 +34,15 @@ class ParsePipeline:
         return item
 
     async def parse(self, document: DocumentItem) -> None:
-        name = document.url.split("?")[0].rsplit("/", 1)[-1]
+        arguments = (document.content, document.url, document.content_type)
         if self.pool is None:
-            document.parsed = parsers.parse(document.content, name=name, content_type=document.content_type)
+            document.parsed = parse_fetched(*arguments)
         else:
-            future = self.pool.submit(parsers.parse, document.content, name=name,
-                                      content_type=document.content_type)
-            document.parsed = await asyncio.wrap_future(future)
+            document.parsed = await asyncio.wrap_future(self.pool.submit(parse_fetched, *arguments))
 
     def close_spider(self):
         if self.pool is not None:
             self.pool.shutdown()
-
-
-YIELD_COUNTS = ("listings_seen", "reports_found", "reports_new", "reports_unchanged", "failed", "skipped")
 
 
 class ArchivePipeline:
@@ -92,7 +83,7 @@ class ArchivePipeline:
     async def process_item(self, item):
         is_new = await asyncio.wrap_future(self.writer.submit(self._store, item))
         if is_new:
-            self.crawler.stats.inc_value(f"portal/{item.page.portal_id}/reports_new")
+            count(self.crawler.stats, item.page.portal_id, "reports_new")
         return item
 
     def _store(self, item) -> bool:
@@ -129,7 +120,7 @@ class ArchivePipeline:
         stats = self.crawler.stats
         finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         crawls = [{"portal_id": portal["id"], "started_at": self.started_at, "finished_at": finished_at,
-                   **{key: stats.get_value(f"portal/{portal['id']}/{key}", 0) for key in YIELD_COUNTS}}
+                   **portal_counts(stats, portal["id"])}
                   for portal in self.crawler.spider.portals]
         self.writer.submit(self._close, crawls).result()
         self.writer.shutdown()

@@ -5,6 +5,8 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def serve(handler) -> ThreadingHTTPServer:
+    """Serve `handler` on a free port of 127.0.0.1 in a background thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def one_portal_registry(folder: Path, homepage: str, column: str = "", extra: str = "") -> Path:
+    """A registry of one county portal; `extra` is a further column, e.g. robots_override."""
+    path = folder / "registry.csv"
+    header = "id,name,level,province,homepage,column_urls" + (",robots_override" if extra else "")
+    row = f"p,样例县,county,福建省,{homepage},{column}" + (f",{extra}" if extra else "")
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")

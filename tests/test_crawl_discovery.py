@@ -2,12 +2,11 @@
 link text (homepage → 政府信息公开 → 政府信息公开年报) and its reports."""
 import sqlite3
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from http.server import SimpleHTTPRequestHandler
 
 import pytest
 
-from conftest import run_crawl
+from conftest import one_portal_registry, run_crawl, serve
 from nianbao.sample_portals.server import manifests
 
 
@@ -28,19 +27,15 @@ def homepage(tmp_path, sample_portals):
     (tmp_path / "xxgk" / "index.html").write_text(
         f'<html><body><a href="zn.html">政府信息公开指南</a> <a href="{column}">政府信息公开年报</a></body></html>',
         encoding="utf-8")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(tmp_path)))
-    Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(partial(QuietHandler, directory=str(tmp_path)))
     yield f"http://127.0.0.1:{server.server_address[1]}/", seeds
     server.shutdown()
 
 
 def test_column_found_from_the_homepage(tmp_path, homepage):
     url, seeds = homepage
-    registry = tmp_path / "registry.csv"
-    registry.write_text(f"id,name,level,province,homepage,column_urls\nfront,样例县,county,福建省,{url},\n",
-                        encoding="utf-8")
     db = tmp_path / "archive.db"
-    result = run_crawl(registry, db)
+    result = run_crawl(one_portal_registry(tmp_path, url), db)
     assert result.returncode == 0, result.stderr[-2000:]
     found = {row[0] for row in sqlite3.connect(db).execute("select title from reports")}
     assert found == {item["title"] for item in seeds["items"] if item["is_report"]}

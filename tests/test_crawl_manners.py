@@ -2,14 +2,11 @@
 it for a portal; the User-Agent names the project and the operator's contact URL."""
 import sqlite3
 
-from conftest import run_crawl
+from conftest import one_portal_registry, run_crawl
 
 
 def crawl_private_column(tmp_path, base: str, override: str) -> list[tuple]:
-    registry = tmp_path / "registry.csv"
-    registry.write_text(
-        "id,name,level,province,homepage,column_urls,robots_override\n"
-        f"p,样例县,county,福建省,{base}/,{base}/private/nb/index.html,{override}\n", encoding="utf-8")
+    registry = one_portal_registry(tmp_path, f"{base}/", f"{base}/private/nb/index.html", override)
     db = tmp_path / "archive.db"
     result = run_crawl(registry, db, "-s", "ROBOTSTXT_OBEY=True")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -2,12 +2,11 @@
 pause that doubles, and archives the report."""
 import sqlite3
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from conftest import run_crawl
+from conftest import one_portal_registry, run_crawl, serve
 from nianbao.sample_portals.server import SAMPLE_PORTALS
 
 REPORT = SAMPLE_PORTALS / "pingtan/site/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm"
@@ -35,19 +34,15 @@ def flaky_portal():
         def log_message(self, format, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
+    server = serve(Handler)
     yield f"http://127.0.0.1:{server.server_address[1]}", hits
     server.shutdown()
 
 
 def test_retries_back_off_and_succeed(tmp_path, flaky_portal):
     base, hits = flaky_portal
-    registry = tmp_path / "registry.csv"
-    registry.write_text(f"id,name,level,province,homepage,column_urls\nflaky,平潭,county,福建省,{base}/,{base}/nb/\n",
-                        encoding="utf-8")
     db = tmp_path / "archive.db"
-    result = run_crawl(registry, db, "-s", "RETRY_BACKOFF_BASE=0.3", "-s", "ROBOTSTXT_OBEY=False")
+    result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/"), db, "-s", "RETRY_BACKOFF_BASE=0.3", "-s", "ROBOTSTXT_OBEY=False")
     assert result.returncode == 0, result.stderr[-2000:]
     times = [moment for path, moment in hits if path == "/nb/report.htm"]
     assert len(times) == 3

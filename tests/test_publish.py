@@ -1,37 +1,14 @@
 """`nianbao serve` starts a real Datasette on the crawled archive, read-only."""
-import json
-import subprocess
-import time
-import urllib.request
-
 import pytest
 
-from conftest import BIN, free_port
+from archive_fixtures import get_json, start_datasette, stop
 
 
 @pytest.fixture(scope="module")
 def datasette(crawled):
-    port = free_port()
-    process = subprocess.Popen([str(BIN / "nianbao"), "serve", str(crawled["db"]), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("datasette did not start: " + process.stdout.read())
+    process, base = start_datasette(crawled["db"])
     yield f"{base}/{crawled['db'].stem}"
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def get_json(url: str):
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
+    stop(process)
 
 
 def test_serves_every_report_with_its_figures(datasette, crawled):

@@ -15,6 +15,7 @@ from crawler.discovery import column_links, disclosure_links
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.listing import adapter_for
 from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
+from crawler.stats import count
 from parsers.titles import classify_title
 
 # href="….pdf" (or .doc .docx .wps .xls .xlsx, with or without a query string)
@@ -70,13 +71,9 @@ class PortalsSpider(scrapy.Spider):
         """Raise UsageError for bad -a arguments before the crawl starts."""
         cls(**arguments)
 
-    def count(self, portal_id: str, key: str) -> None:
-        self.crawler.stats.inc_value(f"portal/{portal_id}/{key}")
-
-    def request(self, url: str, callback, portal: dict | str, **kwargs) -> scrapy.Request:
+    def request(self, url: str, callback, portal_id: str, **kwargs) -> scrapy.Request:
         """A request of this crawl: failures recorded, robots.txt obeyed unless the
         registry states a reason to override it for the portal."""
-        portal_id = portal if isinstance(portal, str) else portal["id"]
         return scrapy.Request(url, callback=callback, errback=self.failed,
                               meta=self.portal_meta(portal_id, kwargs.pop("meta", {})),
                               cb_kwargs={"portal_id": portal_id, **kwargs.pop("cb_kwargs", {})}, **kwargs)
@@ -90,9 +87,9 @@ class PortalsSpider(scrapy.Spider):
         for portal in self.portals:
             if portal["column_urls"]:
                 for url in portal["column_urls"]:
-                    yield self.request(url, self.parse_listing, portal)
+                    yield self.request(url, self.parse_listing, portal["id"])
             elif portal.get("homepage"):
-                yield self.request(portal["homepage"], self.discover_column, portal, cb_kwargs={"depth": 0})
+                yield self.request(portal["homepage"], self.discover_column, portal["id"], cb_kwargs={"depth": 0})
             else:
                 self.logger.warning("%s: neither a 年报 column nor a homepage in the registry", portal["id"])
 
@@ -108,12 +105,12 @@ class PortalsSpider(scrapy.Spider):
             for url in disclosure_links(response):
                 yield self.request(url, self.discover_column, portal_id, cb_kwargs={"depth": depth + 1})
         elif depth == DISCOVERY_DEPTH:
-            self.count(portal_id, "failed")
+            count(self.crawler.stats, portal_id, "failed")
             yield FailureItem(response.url, portal_id, "discovery",
                               f"no 年报 column found within {DISCOVERY_DEPTH} links of the homepage")
 
     def parse_listing(self, response, portal_id: str):
-        self.count(portal_id, "listings_seen")
+        count(self.crawler.stats, portal_id, "listings_seen")
         if not hasattr(response, "text"):
             yield FailureItem(response.url, portal_id, "listing", "listing page is not text")
             return
@@ -123,12 +120,12 @@ class PortalsSpider(scrapy.Spider):
         for item in adapter.items(response):
             verdict = classify_title(item.title)
             if not verdict["is_report"]:
-                self.count(portal_id, "skipped")
+                count(self.crawler.stats, portal_id, "skipped")
                 yield SkippedItem(item.url, portal_id, item.title, verdict["reason"])
             elif self.years and verdict["year"] not in self.years:
                 continue
             else:
-                self.count(portal_id, "reports_found")
+                count(self.crawler.stats, portal_id, "reports_found")
                 yield self.request(item.url, self.parse_report, portal_id, meta={"nianbao_role": "report"},
                                    cb_kwargs={"title": item.title, "date": item.date})
         for request in adapter.next_requests(response):
@@ -169,7 +166,7 @@ class PortalsSpider(scrapy.Spider):
             error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         stage = {self.parse_listing: "listing", self.parse_report: "report",
                  self.parse_attachment: "attachment"}.get(request.callback, "discovery")
-        self.count(portal_id, "failed")
+        count(self.crawler.stats, portal_id, "failed")
         self.logger.warning("%s: %s failed: %s (%s)", portal_id, stage, request.url, error)
         yield FailureItem(request.url, portal_id, stage, error)
         if stage == "attachment":
