@@ -1,6 +1,7 @@
 """Round trip: gold cells rendered as an HTML table (rowspan/colspan) and as several
 flattened text shapes must parse back to the same cells."""
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -166,8 +167,10 @@ def render_docx(fmt, cells, units, year) -> bytes:
     return buffer.getvalue()
 
 
-def render_pdf(fmt, cells, units, year) -> bytes:
-    """A PDF with ruled tables (reportlab, the STSong-Light CID font)."""
+def render_pdf(fmt, cells, units, year, rules="lines") -> bytes:
+    """A PDF with ruled tables (reportlab, the STSong-Light CID font). The rules are
+    stroked lines, or with rules="cells" each cell is a filled rectangle (no line drawn),
+    the way office suites often export borders."""
     import io
 
     from reportlab.lib.pagesizes import A4, landscape
@@ -183,8 +186,10 @@ def render_pdf(fmt, cells, units, year) -> bytes:
         story.append(Paragraph(heading, style))
         width = max(len(row) for row in rows)
         table = Table([row + [""] * (width - len(row)) for row in rows], repeatRows=0)
-        table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 6),
-                                   ("GRID", (0, 0), (-1, -1), 0.5, "black")]))
+        style_rules = ([("GRID", (0, 0), (-1, -1), 0.5, "black")] if rules == "lines" else
+                       [("BACKGROUND", (c, r), (c, r), "#f0f0f0" if (r + c) % 2 else "#ffffff")
+                        for r in range(len(rows)) for c in range(width)])
+        table.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "STSong-Light", 6), *style_rules]))
         story.append(table)
     story += [Paragraph(line, style) for line in TAIL.splitlines()]
     buffer = io.BytesIO()
@@ -192,11 +197,14 @@ def render_pdf(fmt, cells, units, year) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("shape", ["docx", "pdf"])
+RENDERERS = {"docx": render_docx, "pdf": render_pdf, "pdf-cell-rectangles": partial(render_pdf, rules="cells")}
+
+
+@pytest.mark.parametrize("shape", list(RENDERERS))
 def test_round_trip_through_office_files(shape):
-    render = render_docx if shape == "docx" else render_pdf
     for gold in _golds():
-        out = parse(render(gold["format"], gold["cells"], gold["units"], gold["year"]), name=f"x.{shape}")
+        out = parse(RENDERERS[shape](gold["format"], gold["cells"], gold["units"], gold["year"]),
+                    name=f"x.{shape.split('-')[0]}")
         assert "error" not in out, out.get("error")
         assert (out["format"], out["year"]) == (gold["format"], gold["year"]), (shape, gold["source"])
         wrong = {k: (v, out["cells"].get(k)) for k, v in gold["cells"].items() if out["cells"].get(k) != v}
