@@ -38,6 +38,7 @@ def refresh(db: sqlite_utils.Database, identities: set[str]) -> None:
         count, first, last = db.execute(
             "select count(*), min(year), max(year) from reports where body_id = ?", [identity]).fetchone()
         if count:
-            db["bodies"].update(identity, {"reports": count, "first_year": first, "last_year": last})
+            db.execute("update bodies set reports = ?, first_year = ?, last_year = ? where body_id = ?",
+                       [count, first, last, identity])
         else:
-            db["bodies"].delete_where("body_id = ?", [identity])
+            db.execute("delete from bodies where body_id = ?", [identity])

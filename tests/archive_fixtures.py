@@ -2,6 +2,7 @@
 headless Chromium."""
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -18,6 +19,14 @@ from conftest import BIN, free_port
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--virtual-time-budget=10000"]
+
+
+def reports_containing(conn, term: str) -> set[int]:
+    """Reports whose title or text holds `term`, ignoring whitespace as the search index
+    does between Chinese characters (a PDF wraps lines mid-word): the oracle for search."""
+    return {report_id for report_id, title, body in conn.execute(
+        "select r.id, r.title, t.body from reports r left join report_texts t on t.report_id = r.id")
+        if any(term in re.sub(r"\s+", "", text or "") for text in (title, body))}
 
 
 def start_datasette(db: Path):

@@ -10,7 +10,8 @@ import zlib
 import pytest
 
 from archive.publish import METADATA
-from archive_fixtures import dump_dom, get, get_json, png_info, quote, screenshot, start_datasette, stop
+from archive_fixtures import (dump_dom, get, get_json, png_info, quote, reports_containing, screenshot, start_datasette,
+                              stop)
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +30,7 @@ def test_reports_have_the_default_facets(site):
 
 @pytest.mark.parametrize("term", ["行政复议", "不予公开", "复议", "公开"])
 def test_chinese_search_finds_every_report_containing_the_words(site, crawled, term):
-    expected = {row[0] for row in crawled["conn"].execute(
-        "select r.id from reports r left join report_texts t on t.report_id = r.id "
-        "where instr(r.title, ?) or instr(t.body, ?)", [term, term])}
+    expected = reports_containing(crawled["conn"], term)
     assert expected, term
     rows = get_json(f"{site['db']}/reports.json?_search={quote(term)}&_shape=array&_col=id&_size=max")
     assert {row["id"] for row in rows} == expected
@@ -40,9 +39,7 @@ def test_chinese_search_finds_every_report_containing_the_words(site, crawled, t
 def test_search_does_not_match_characters_apart(site, crawled):
     """复议 is a phrase: a report with 复 and 议 but never side by side must not match."""
     rows = get_json(f"{site['db']}/reports.json?_search={quote('议复')}&_shape=array&_col=id&_size=max")
-    expected = {row[0] for row in crawled["conn"].execute(
-        "select r.id from reports r left join report_texts t on t.report_id = r.id "
-        "where instr(r.title, '议复') or instr(t.body, '议复')")}
+    expected = reports_containing(crawled["conn"], "议复")
     assert {row["id"] for row in rows} == expected
 
 
