@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 # pdfplumber's table finder, with its default tolerances (points)
 TABLE_TOLERANCE = 3
@@ -146,44 +147,58 @@ def _edges(page, height: float) -> list[dict]:
     return edges
 
 
-def _characters(textpage, height: float) -> list[tuple]:
-    """(character, x centre, y centre, top, bottom) of each printed character, in text order;
-    loose boxes (the font's ascent and descent), so that a line's characters share a top."""
+class Character(NamedTuple):
+    """A printed character: its centre and box, measured from the page's top left."""
+    text: str
+    x: float
+    y: float
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+def _characters(textpage, height: float) -> list[Character]:
+    """Every printed character in text order; loose boxes (the font's ascent and
+    descent), so that the characters of a line share a top."""
     import pypdfium2.raw as pdfium
 
     out = []
     for index in range(textpage.count_chars()):
         character = chr(pdfium.FPDFText_GetUnicode(textpage.raw, index))
-        if character.isspace():
-            continue
-        left, bottom, right, top = textpage.get_charbox(index, loose=True)
-        out.append((character, (left + right) / 2, height - (top + bottom) / 2, height - top, height - bottom))
+        if not character.isspace():
+            left, bottom, right, top = textpage.get_charbox(index, loose=True)
+            out.append(Character(character, (left + right) / 2, height - (top + bottom) / 2,
+                                 left, right, height - top, height - bottom))
     return out
 
 
-def _inside(characters: list[tuple], box: tuple) -> list[tuple]:
+def _inside(characters: list[Character], box: tuple) -> list[Character]:
     """pdfplumber's rule: a character belongs to the box holding its centre."""
     x0, top, x1, bottom = box
-    return [c for c in characters if x0 <= c[1] < x1 and top <= c[2] < bottom]
+    return [c for c in characters if x0 <= c.x < x1 and top <= c.y < bottom]
 
 
-def _grid(table, characters: list[tuple]) -> list[list[str | None]]:
-    """A table's rows of cell texts (None where a merged cell spans), lines kept apart."""
+def _cell_text(characters: list[Character]) -> str:
+    """Lines apart, and a space where characters of a line stand apart (pdfplumber's
+    tolerance of 3 points), so that two figures in one cell stay two."""
+    text, previous, line_bottom = "", None, None
+    for character in characters:
+        if previous is not None and character.top >= line_bottom:
+            text += "\n"
+            line_bottom = None
+        elif previous is not None and character.left - previous.right > TABLE_TOLERANCE:
+            text += " "
+        text += character.text
+        previous = character
+        line_bottom = character.bottom if line_bottom is None else max(line_bottom, character.bottom)
+    return text
+
+
+def _grid(table, characters: list[Character]) -> list[list[str | None]]:
+    """A table's rows of cell texts (None where a merged cell spans)."""
     grid = []
     for row in table.rows:
         in_row = _inside(characters, row.bbox)
-        line = []
-        for cell in row.cells:
-            if cell is None:
-                line.append(None)
-                continue
-            text, line_bottom = "", None
-            for character, _, _, top, bottom in _inside(in_row, cell):
-                if line_bottom is not None and top >= line_bottom:
-                    text += "\n"
-                    line_bottom = None
-                text += character
-                line_bottom = bottom if line_bottom is None else max(line_bottom, bottom)
-            line.append(text)
-        grid.append(line)
+        grid.append([None if cell is None else _cell_text(_inside(in_row, cell)) for cell in row.cells])
     return grid
