@@ -47,7 +47,10 @@ def _data(portal: str, name: str):
 
 class SamplePortalHandler(SimpleHTTPRequestHandler):
     """Static files: /<portal>/<path> is <portal>/site/<path>; the portal's redirects,
-    delays and routes first; quiet on stderr."""
+    delays and routes first; quiet on stderr. HTTP/1.1 with persistent connections, as
+    real portals' servers answer (every answer states its length)."""
+
+    protocol_version = "HTTP/1.1"
 
     def _split(self) -> tuple[str, str, dict]:
         parts = urllib.parse.urlsplit(self.path)
@@ -58,6 +61,10 @@ class SamplePortalHandler(SimpleHTTPRequestHandler):
     def _special(self, method: str) -> bool:
         """Answer a redirect or a route; True if answered. Delays apply first."""
         portal, path, query = self._split()
+        form = {}
+        if method == "POST":  # read it whatever the answer, or the connection's next request is garbled
+            length = int(self.headers.get("Content-Length") or 0)
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
         delay = (_data(portal, "delays.json") or {}).get(path)
         if delay:
             time.sleep(min(float(delay), 2.0))
@@ -72,10 +79,6 @@ class SamplePortalHandler(SimpleHTTPRequestHandler):
                   if route["path"] == path and route.get("method", "GET") == method]
         if not routes:
             return False
-        form = {}
-        if method == "POST":
-            length = int(self.headers.get("Content-Length") or 0)
-            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode("utf-8"), keep_blank_values=True))
         for route in routes:
             if all(query.get(k) == str(v) for k, v in route.get("query", {}).items()) and \
                     all(form.get(k) == str(v) for k, v in route.get("form", {}).items()):
