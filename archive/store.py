@@ -167,7 +167,8 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
         "url": report_url, "portal_id": portal[0], "body_id": body_id, "body_name": portal[1],
         "level": portal[2], "province": portal[3], "division_code": portal[4],
         "title": result.get("title") or portal[5] or page[3].get("title"),
-        "agency": result.get("agency"), "year": result.get("year"),
+        # an attachment holding only the tables (a spreadsheet) names no year: the page does
+        "agency": result.get("agency") or page[3].get("agency"), "year": result.get("year") or page[3].get("year"),
         "format": result.get("format"), "published": result.get("published") or page[3].get("published"),
         # the page's metadata block (来源/发布机构, 索引号, 文号) is on the page, not in an attachment
         **{key: page[3].get(key) or result.get(key) for key in ("source_name", "index_number", "document_number")},

@@ -1,4 +1,5 @@
-"""Turn one annual report (HTML, text, PDF, DOCX, DOC/WPS) into the project's data contract.
+"""Turn one annual report (HTML, text, PDF, DOCX, DOC/WPS, XLSX/XLS) into the project's data
+contract.
 
 `parse()` is the only entry point the rest of nianbao needs: bytes or text in, a plain
 dict out (see shared/spec/FORMATS.md, "The parse contract"). It never raises.
@@ -54,7 +55,7 @@ def _split_archive_header(text: str) -> tuple[str, str]:
 def _parse(data, name: str, content_type: str) -> dict:
     out = _empty(name)
     kind = decode.kind(data, name, content_type)
-    if isinstance(data, str) and kind in ("pdf", "docx", "doc"):
+    if isinstance(data, str) and kind in ("pdf", "docx", "doc", "xlsx", "xls"):
         kind = "text"
     grids, title, published, source, header_text = [], None, None, None, ""
     if kind == "doc":
@@ -62,8 +63,8 @@ def _parse(data, name: str, content_type: str) -> dict:
     if kind == "pdf":
         body, grids = readers.pdf(data)
         table_text = body
-    elif kind == "docx":
-        body, grids = readers.docx(data)
+    elif kind in ("docx", "xlsx", "xls"):
+        body, grids = getattr(readers, kind)(data)
         table_text = body
     elif kind == "html":
         page = html.read(decode.to_text(data))

@@ -9,20 +9,24 @@ _HTML_SUFFIXES = (".html", ".htm", ".shtml", ".jhtml", ".xhtml", ".jsp", ".asp",
 
 
 def kind(data: bytes | str, name: str = "", content_type: str = "") -> str:
-    """One of html, text, pdf, docx, doc."""
+    """One of html, text, pdf, docx, doc, xlsx, xls."""
     head = data[:8] if isinstance(data, bytes) else b""
     if head.startswith(b"%PDF"):
         return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "docx"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "doc"
+    if head.startswith(b"PK\x03\x04"):  # a zip: Word or Excel by the parts it holds
+        return "xlsx" if b"xl/workbook" in data else "docx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE file: by its main stream, else by its name
+        for stream, k in (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls")):
+            if stream.encode("utf-16-le") in data:
+                return k
+        return "xls" if (name or "").lower().endswith(".xls") or "excel" in (content_type or "").lower() else "doc"
     ct, low = (content_type or "").lower(), (name or "").lower()
-    for key, k in (("pdf", "pdf"), ("wordprocessingml", "docx"), ("msword", "doc"), ("wps", "doc"),
-                   ("html", "html"), ("text/plain", "text")):
+    for key, k in (("pdf", "pdf"), ("wordprocessingml", "docx"), ("spreadsheetml", "xlsx"), ("msword", "doc"),
+                   ("ms-excel", "xls"), ("wps", "doc"), ("html", "html"), ("text/plain", "text")):
         if key in ct:
             return k
-    for suffix, k in ((".pdf", "pdf"), (".docx", "docx"), (".doc", "doc"), (".wps", "doc"), (".txt", "text")):
+    for suffix, k in ((".pdf", "pdf"), (".docx", "docx"), (".doc", "doc"), (".wps", "doc"), (".xlsx", "xlsx"),
+                      (".xls", "xls"), (".txt", "text")):
         if low.endswith(suffix):
             return k
     if low.endswith(_HTML_SUFFIXES):

@@ -4,13 +4,15 @@ all identically from the archived bytes alone."""
 import sqlite3
 import subprocess
 
+import openpyxl
 import pytest
 
-from archive import forms, search
+from archive import forms, search, store
+from archive.db import open_archive
 from archive.store import PARSER_VERSION
 from archive_fixtures import reports_containing
 from conftest import BIN
-from parsers import formats
+from parsers import formats, parse
 
 DERIVED = {
     "reports": "url", "report_texts": "report_id", "cells": "report_id, code", "checks": "report_id, check_id",
@@ -133,3 +135,34 @@ def test_reparse_rebuilds_the_search_index(crawled, reparsed):
 def test_reparse_records_the_parser_version(reparsed):
     conn, _ = reparsed
     assert {row[0] for row in conn.execute("select distinct parser_version from reports")} == {PARSER_VERSION}
+
+
+def test_a_spreadsheet_attachment_with_only_the_tables_is_the_report(tmp_path):
+    """The page says which report it is; the attachment (.xlsx, its sheet titled 附表)
+    holds the figures: the report takes its figures from the sheet, its year from the page."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    rows = [["附表"], ["三、收到和处理政府信息公开申请情况"],
+            ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况"],
+            ["自然人", "法人或其他组织", "总计"], ["商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"],
+            ["一、本年新收政府信息公开申请数量", 7, 1, 0, 0, 0, 0, 8]]
+    for row in rows:
+        sheet.append(row)
+    attachment = tmp_path / "table.xlsx"
+    book.save(attachment)
+    page = ("<html><head><title>某县人民政府2023年政府信息公开工作年度报告</title></head><body>"
+            "<h1>某县人民政府2023年政府信息公开工作年度报告</h1><p>一、总体情况</p><p>本年度工作平稳。</p>"
+            "<p>附件：<a href='table.xlsx'>统计表</a></p></body></html>").encode()
+    db = open_archive(tmp_path / "archive.db")
+    store.upsert_portals(db, [{"id": "county", "name": "某县人民政府", "level": "county", "province": "福建省"}])
+    url = "http://127.0.0.1/county/report.html"
+    with db.conn:
+        for document_url, content, role in ((f"{url}.xlsx", attachment.read_bytes(), "attachment"), (url, page, "page")):
+            document_id = store.store_document(db, url=document_url, content=content, portal_id="county", role=role,
+                                               report_url=url)
+            store.store_parse(db, document_id, parse(content, name=document_url.rsplit("/", 1)[-1]))
+        store.derive_report(db, url)
+    year, source_url = db.execute("select year, source_url from reports").fetchone()
+    assert (year, source_url) == (2023, f"{url}.xlsx")
+    figures = dict(db.execute("select code, value from cells where value is not null"))
+    assert figures["requests.new.natural_person"] == 7 and figures["requests.new.total"] == 8

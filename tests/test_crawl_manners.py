@@ -1,6 +1,7 @@
 """Politeness: robots.txt is obeyed unless the registry states a reason to override
 it for a portal; the User-Agent names the project and the operator's contact URL."""
 import sqlite3
+from importlib.metadata import version
 
 from conftest import one_portal_registry, run_crawl
 
@@ -28,4 +29,4 @@ def test_user_agent_names_project_and_contact(tmp_path, sample_portals):
     registry.write_text("id,name,level,province,homepage,column_urls\n", encoding="utf-8")
     result = run_crawl(registry, tmp_path / "a.db", "-s", "NIANBAO_CONTACT_URL=https://example.org/ops",
                        "-s", "LOG_LEVEL=DEBUG")
-    assert "'USER_AGENT': 'nianbao/0.1 (+https://example.org/ops" in result.stderr
+    assert f"'USER_AGENT': 'nianbao/{version('nianbao')} (+https://example.org/ops" in result.stderr

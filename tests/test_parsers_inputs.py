@@ -3,9 +3,11 @@ import io
 import json
 from pathlib import Path
 
+import openpyxl
 import pytest
+import xlwt
 
-from parsers import parse
+from parsers import decode, parse
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED = "corpus/seeds/001_6042ec2c999cb952.txt"
@@ -84,3 +86,19 @@ def test_doc_without_libreoffice_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     out = parse(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, name="r.doc")
     assert "LibreOffice" in out["error"]
+
+
+def test_spreadsheets_are_known_by_their_content():
+    """Attachments often come from download.jsp?id=… with no suffix: a spreadsheet is told
+    from a Word file by what it holds."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["规章", 1, 0, 5])
+    xlsx = io.BytesIO()
+    workbook.save(xlsx)
+    old_workbook = xlwt.Workbook()
+    old_workbook.add_sheet("附表").write(0, 0, "规章")
+    xls = io.BytesIO()
+    old_workbook.save(xls)
+    assert decode.kind(xlsx.getvalue(), "download.jsp") == "xlsx"
+    assert decode.kind(xls.getvalue(), "download.jsp") == "xls"
+    assert parse(xlsx.getvalue(), name="download.jsp")["body"] == "规章 1 0 5"

@@ -197,7 +197,56 @@ def render_pdf(fmt, cells, units, year, rules="lines") -> bytes:
     return buffer.getvalue()
 
 
-RENDERERS = {"docx": render_docx, "pdf": render_pdf, "pdf-cell-rectangles": partial(render_pdf, rules="cells")}
+def _spreadsheet_rows(fmt, cells, units, year):
+    """(row, merged across the width?) of a one-sheet report: title, then each section's
+    heading and table rows; plain figures as numbers, as a spreadsheet stores them."""
+    yield [f"某县人民政府{year}年政府信息公开工作年度报告"], True
+    for heading, rows in _sections(fmt, cells, units, ""):
+        yield [heading], True
+        for row in rows:
+            yield [int(v) if v.isdigit() else float(v) if v.replace(".", "", 1).isdigit() else v for v in row], False
+
+
+def render_xlsx(fmt, cells, units, year) -> bytes:
+    """An .xlsx (openpyxl) with headings in merged cells."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    width = max(len(row) for _, rows in _sections(fmt, cells, units, "") for row in rows)
+    for number, (row, merged) in enumerate(_spreadsheet_rows(fmt, cells, units, year), start=1):
+        sheet.append(row)
+        if merged:
+            sheet.merge_cells(start_row=number, start_column=1, end_row=number, end_column=width)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def render_xls(fmt, cells, units, year) -> bytes:
+    """The same as a binary .xls (xlwt)."""
+    import io
+
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("附表")
+    width = max(len(row) for _, rows in _sections(fmt, cells, units, "") for row in rows)
+    for number, (row, merged) in enumerate(_spreadsheet_rows(fmt, cells, units, year)):
+        if merged:
+            sheet.write_merge(number, number, 0, width - 1, row[0])
+        else:
+            for column, value in enumerate(row):
+                sheet.write(number, column, value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+RENDERERS = {"docx": render_docx, "pdf": render_pdf, "pdf-cell-rectangles": partial(render_pdf, rules="cells"),
+             "xlsx": render_xlsx, "xls": render_xls}
 
 
 @pytest.mark.parametrize("shape", list(RENDERERS))

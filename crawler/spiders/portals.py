@@ -6,6 +6,7 @@ parsing and storing are item pipelines, skipping archived reports a middleware.
 """
 import html
 import re
+from importlib.metadata import version
 
 import scrapy
 from scrapy.exceptions import UsageError
@@ -64,7 +65,8 @@ class PortalsSpider(scrapy.Spider):
         explicit -s USER_AGENT still wins)."""
         super().update_settings(settings)
         contact = settings.get("NIANBAO_CONTACT_URL")
-        settings.set("USER_AGENT", f"nianbao/0.1 (+{contact}; government annual report archive)", priority="spider")
+        settings.set("USER_AGENT", f"nianbao/{version('nianbao')} (+{contact}; government annual report archive)",
+                     priority="spider")
 
     @classmethod
     def check_arguments(cls, **arguments) -> None:
