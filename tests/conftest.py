@@ -6,7 +6,8 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from http.server import ThreadingHTTPServer
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,16 @@ def serve(handler) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def serve_folder(folder: Path) -> ThreadingHTTPServer:
+    """Serve the files of `folder` on a free port of 127.0.0.1."""
+    return serve(partial(QuietFiles, directory=str(folder)))
 
 
 def one_portal_registry(folder: Path, homepage: str, column: str = "", extra: str = "") -> Path:

@@ -1,18 +1,11 @@
 """A portal registered with its homepage only: the crawl finds the 年报 column by
 link text (homepage → 政府信息公开 → 政府信息公开年报) and its reports."""
 import sqlite3
-from functools import partial
-from http.server import SimpleHTTPRequestHandler
 
 import pytest
 
-from conftest import one_portal_registry, run_crawl, serve
+from conftest import one_portal_registry, run_crawl, serve_folder
 from nianbao.sample_portals.server import manifests
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
 
 
 @pytest.fixture
@@ -27,7 +20,7 @@ def homepage(tmp_path, sample_portals):
     (tmp_path / "xxgk" / "index.html").write_text(
         f'<html><body><a href="zn.html">政府信息公开指南</a> <a href="{column}">政府信息公开年报</a></body></html>',
         encoding="utf-8")
-    server = serve(partial(QuietHandler, directory=str(tmp_path)))
+    server = serve_folder(tmp_path)
     yield f"http://127.0.0.1:{server.server_address[1]}/", seeds
     server.shutdown()
 
