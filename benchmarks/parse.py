@@ -1,5 +1,6 @@
-"""Parse throughput on one core: text reports/s, HTML reports/s, and the HTML parse time over
-trafilatura.extract's alone (with the options the parser gives it) on the same pages.
+"""Parse throughput on one core: text reports/s, HTML reports/s, the HTML parse time over
+trafilatura.extract's alone (with the options the parser gives it) on the same pages, and
+PDF reports/s (the sample portals' PDF attachments).
 
 Run `.venv/bin/python benchmarks/parse.py`. Reads ../shared/corpus when present, else the
 bundled sample portal pages (HTML only).
@@ -63,6 +64,10 @@ def main() -> None:
         h, base = per_item([lambda d: parse(d[0], name=d[1]), lambda d: trafilatura.extract(d[0], **EXTRACT)], pages)
         print(f"html: {1 / h:.1f} reports/s")
         print(f"html/trafilatura: {h / base:.1f}x")
+    pdfs = list({p.read_bytes(): str(p) for p in sorted(SAMPLES.glob("*/site/**/*.pdf"))}.items())  # distinct files
+    if pdfs:
+        [p] = per_item([lambda d: parse(d[0], name=d[1])], pdfs)
+        print(f"pdf: {1 / p:.1f} reports/s")
 
 
 if __name__ == "__main__":
