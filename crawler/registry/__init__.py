@@ -58,7 +58,8 @@ def registry_stats(portals: list[dict]) -> list[str]:
     levels = Counter(portal["level"] for portal in portals)
     lines = [
         f"portals: {len(portals)}",
-        f"provinces: {len({portal['province'] for portal in portals})}",
+        # provincial-level divisions; central bodies (province 中央) are counted by their level
+        f"provinces: {len({portal['province'] for portal in portals if portal['level'] != 'central'})}",
         f"with column url: {sum(bool(portal['column_urls']) for portal in portals)}",
     ]
     lines += [f"level {level}: {levels[level]}" for level in LEVELS]
