@@ -14,7 +14,7 @@ def kind(data: bytes | str, name: str = "", content_type: str = "") -> str:
     if head.startswith(b"%PDF"):
         return "pdf"
     if head.startswith(b"PK\x03\x04"):  # a zip: Word or Excel by the parts it holds
-        return "xlsx" if b"xl/workbook" in data else "docx"
+        return "xlsx" if b"xl/workbook" in data and b"word/document" not in data else "docx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE file: by its main stream, else by its name
         for stream, k in (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls")):
             if stream.encode("utf-16-le") in data:

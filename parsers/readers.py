@@ -39,93 +39,6 @@ def pdf(data: bytes) -> tuple[str, list]:
     return "\n".join(texts), grids
 
 
-def docx(data: bytes) -> tuple[str, list]:
-    """Paragraph text and table grids of a .docx; merged cells appear once."""
-    import docx as python_docx
-
-    document = python_docx.Document(io.BytesIO(data))
-    text = "\n".join(p.text for p in document.paragraphs)
-    grids = []
-    for table in document.tables:
-        grid, seen, alive = [], set(), []
-        for row in table.rows:
-            line = []
-            for cell in row.cells:
-                alive.append(cell._tc)  # keeps lxml proxies alive so id() stays unique
-                key = id(cell._tc)
-                line.append(None if key in seen else cell.text)
-                seen.add(key)
-            grid.append(line)
-        grids.append(grid)
-    return text, grids
-
-
-def xlsx(data: bytes) -> tuple[str, list]:
-    """Every sheet of an .xlsx as a grid (the statutory tables are sometimes published as a
-    spreadsheet), and its cells' text row by row."""
-    import openpyxl
-
-    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    sheets = []
-    for sheet in book.worksheets:
-        values = [list(row) for row in sheet.iter_rows(values_only=True)]
-        spans = [(r.min_row - 1, r.max_row, r.min_col - 1, r.max_col) for r in sheet.merged_cells.ranges]
-        sheets.append(_sheet_grid(values, spans))
-    return _sheets_text(sheets), [grid for grid in sheets if grid]
-
-
-def xls(data: bytes) -> tuple[str, list]:
-    """The same for the older binary .xls."""
-    import xlrd
-
-    book = xlrd.open_workbook(file_contents=data, formatting_info=True)  # for the merged cells
-    sheets = []
-    for sheet in book.sheets():
-        values = [[None if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else value
-                   for kind, value in zip(sheet.row_types(r), sheet.row_values(r))] for r in range(sheet.nrows)]
-        sheets.append(_sheet_grid(values, sheet.merged_cells))
-    return _sheets_text(sheets), [grid for grid in sheets if grid]
-
-
-def _sheet_grid(values: list[list], spans) -> list[list[str | None]]:
-    """Cell values as text (12.0 → "12"), a merged range's other cells None, empty cells "",
-    without the empty rows and the columns right of the last filled one."""
-    grid = [["" if value is None else _cell_value(value) for value in row] for row in values]
-    for first_row, end_row, first_column, end_column in spans:
-        for r in range(first_row, min(end_row, len(grid))):
-            for c in range(first_column, min(end_column, len(grid[r]))):
-                if (r, c) != (first_row, first_column):
-                    grid[r][c] = None
-    width = max((c + 1 for row in grid for c, cell in enumerate(row) if cell), default=0)
-    return [row[:width] for row in grid if any(row[:width])]
-
-
-def _cell_value(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _sheets_text(sheets: list) -> str:
-    return "\n".join(" ".join(cell for cell in row if cell) for grid in sheets for row in grid)
-
-
-def doc_to_docx(data: bytes, suffix: str = ".doc") -> bytes:
-    """Convert DOC/WPS with LibreOffice; raises RuntimeError when it is not installed."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if not exe:
-        raise RuntimeError("DOC/WPS input needs LibreOffice (soffice) on PATH to convert it to DOCX")
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / f"input{suffix}"
-        src.write_bytes(data)
-        subprocess.run([exe, "--headless", "--convert-to", "docx", "--outdir", tmp, str(src)],
-                       check=True, capture_output=True, timeout=120)
-        out = Path(tmp) / "input.docx"
-        if not out.exists():
-            raise RuntimeError("LibreOffice did not produce a DOCX")
-        return out.read_bytes()
-
-
 def _ruled_tables(edges: list[dict]) -> list:
     from pdfplumber import table, utils
 
@@ -253,3 +166,90 @@ def _grid(table, characters: list[Character]) -> list[list[str | None]]:
         in_row = _inside(characters, row.bbox)
         grid.append([None if cell is None else _cell_text(_inside(in_row, cell)) for cell in row.cells])
     return grid
+
+
+def docx(data: bytes) -> tuple[str, list]:
+    """Paragraph text and table grids of a .docx; merged cells appear once."""
+    import docx as python_docx
+
+    document = python_docx.Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    grids = []
+    for table in document.tables:
+        grid, seen, alive = [], set(), []
+        for row in table.rows:
+            line = []
+            for cell in row.cells:
+                alive.append(cell._tc)  # keeps lxml proxies alive so id() stays unique
+                key = id(cell._tc)
+                line.append(None if key in seen else cell.text)
+                seen.add(key)
+            grid.append(line)
+        grids.append(grid)
+    return text, grids
+
+
+def xlsx(data: bytes) -> tuple[str, list]:
+    """Every sheet of an .xlsx as a grid (the statutory tables are sometimes published as a
+    spreadsheet), and its cells' text row by row."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    sheets = []
+    for sheet in book.worksheets:
+        values = [list(row) for row in sheet.iter_rows(values_only=True)]
+        spans = [(r.min_row - 1, r.max_row, r.min_col - 1, r.max_col) for r in sheet.merged_cells.ranges]
+        sheets.append(_sheet_grid(values, spans))
+    return _sheets_text(sheets), [grid for grid in sheets if grid]
+
+
+def xls(data: bytes) -> tuple[str, list]:
+    """The same for the older binary .xls."""
+    import xlrd
+
+    book = xlrd.open_workbook(file_contents=data, formatting_info=True)  # for the merged cells
+    sheets = []
+    for sheet in book.sheets():
+        values = [[None if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else value
+                   for kind, value in zip(sheet.row_types(r), sheet.row_values(r))] for r in range(sheet.nrows)]
+        sheets.append(_sheet_grid(values, sheet.merged_cells))
+    return _sheets_text(sheets), [grid for grid in sheets if grid]
+
+
+def _sheet_grid(values: list[list], spans) -> list[list[str | None]]:
+    """Cell values as text (12.0 → "12"), a merged range's other cells None, empty cells "",
+    without the empty rows and the columns right of the last filled one."""
+    grid = [["" if value is None else _cell_value(value) for value in row] for row in values]
+    for first_row, end_row, first_column, end_column in spans:
+        for r in range(first_row, min(end_row, len(grid))):
+            for c in range(first_column, min(end_column, len(grid[r]))):
+                if (r, c) != (first_row, first_column):
+                    grid[r][c] = None
+    width = max((c + 1 for row in grid for c, cell in enumerate(row) if cell), default=0)
+    return [row[:width] for row in grid if any(row[:width])]
+
+
+def _cell_value(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _sheets_text(sheets: list) -> str:
+    return "\n".join(" ".join(cell for cell in row if cell) for grid in sheets for row in grid)
+
+
+def doc_to_docx(data: bytes, suffix: str = ".doc") -> bytes:
+    """Convert DOC/WPS with LibreOffice; raises RuntimeError when it is not installed."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if not exe:
+        raise RuntimeError("DOC/WPS input needs LibreOffice (soffice) on PATH to convert it to DOCX")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / f"input{suffix}"
+        src.write_bytes(data)
+        subprocess.run([exe, "--headless", "--convert-to", "docx", "--outdir", tmp, str(src)],
+                       check=True, capture_output=True, timeout=120)
+        out = Path(tmp) / "input.docx"
+        if not out.exists():
+            raise RuntimeError("LibreOffice did not produce a DOCX")
+        return out.read_bytes()
