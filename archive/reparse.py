@@ -13,26 +13,26 @@ import click
 
 from archive import search, store
 from archive.db import open_archive
-from parsers.workers import parse_fetched, worker_pool
+from parsers.workers import worker_pool
 
 BATCH = 200  # documents per transaction
 
 
-def parse_stored(content: bytes, compression: str, url: str, content_type: str) -> tuple:
-    """Parse one archived document (in a worker); return its `parses` row less the id."""
+def parse_stored(content: bytes, compression: str, url: str, content_type: str) -> store.Prepared:
+    """Parse one archived document (in a worker)."""
     data = zlib.decompress(content) if compression == "zlib" else content
-    return store.parse_row(0, parse_fetched(data, url, content_type))[1:]
+    return store.prepare(data, url, content_type)
 
 
 def _pending(db, documents):
     for document_id, url, content_type, sha256, report_url in documents:
         content, compression = db.execute(
             "select content, compression from blobs where sha256 = ?", [sha256]).fetchone()
-        yield (document_id, report_url), (content, compression, url, content_type or "")
+        yield (document_id, url, report_url), (content, compression, url, content_type or "")
 
 
 def _parsed(db, documents, workers: int):
-    """((document_id, report_url), parses row) in the order of `documents`."""
+    """((document_id, url, report_url), Prepared) in the order of `documents`."""
     if workers <= 1:
         for key, job in _pending(db, documents):
             yield key, parse_stored(*job)
@@ -67,27 +67,29 @@ def reparse_documents(db, documents: list[tuple], progress: bool = True, workers
     """Reparse `documents` (id, url, content_type, sha256, report_url), grouped by
     report_url, and derive their reports."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    rows, reports = [], []
+    rows, reports, search_texts = [], [], {}
 
     def flush():
         with db.conn:
             store.store_parses(db, rows)
             for report_url in reports:
-                store.derive_report(db, report_url)
+                store.derive_report(db, report_url, search_texts)
         rows.clear()
         reports.clear()
+        search_texts.clear()
 
     current = None
     with click.progressbar(length=len(documents), label="reparsing", file=sys.stderr,
                            hidden=not progress) as bar:
-        for (document_id, report_url), row in _parsed(db, documents, workers):
+        for (document_id, url, report_url), prepared in _parsed(db, documents, workers):
             if report_url != current:
                 if current is not None:
                     reports.append(current)
                 if len(rows) >= BATCH:
                     flush()
                 current = report_url
-            rows.append((document_id, *row))
+            rows.append((document_id, prepared.parser_version, prepared.result))
+            search_texts[url] = prepared.search_text
             bar.update(1)
         if current is not None:
             reports.append(current)

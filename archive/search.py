@@ -75,13 +75,15 @@ def escape_fts(query: str) -> str:
     return " ".join(p for p in phrases if p)
 
 
-def reindex(db: sqlite_utils.Database, report_id: int, old: tuple | None, new: tuple) -> None:
-    """Replace one report's entry; `old` is its (title, body) as last indexed, or None."""
+def reindex(db: sqlite_utils.Database, report_id: int, old: tuple | None, new: tuple,
+            segmented_body: str | None = None) -> None:
+    """Replace one report's entry; `old` is its (title, body) as last indexed, or None;
+    `segmented_body`, segment(new body) when it was made elsewhere (in a parse worker)."""
+    body = segment(new[1]) if segmented_body is None else segmented_body
     if old is not None:
         db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, title, body) values ('delete', ?, ?, ?)",
-                   [report_id, segment(old[0]), segment(old[1])])
-    db.execute(f"insert into {FTS_TABLE}(rowid, title, body) values (?, ?, ?)",
-               [report_id, segment(new[0]), segment(new[1])])
+                   [report_id, segment(old[0]), body if old[1] == new[1] else segment(old[1])])
+    db.execute(f"insert into {FTS_TABLE}(rowid, title, body) values (?, ?, ?)", [report_id, segment(new[0]), body])
 
 
 def optimize(db: sqlite_utils.Database) -> None:

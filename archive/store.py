@@ -11,10 +11,12 @@ import json
 import zlib
 from datetime import datetime, timezone
 from importlib.metadata import version
+from typing import NamedTuple
 
 import sqlite_utils
 
 from archive import bodies, forms, search
+from parsers.workers import parse_fetched
 
 PARSER_VERSION = version("nianbao")
 
@@ -94,6 +96,22 @@ def parse_row(document_id: int, result: dict) -> tuple:
     return document_id, PARSER_VERSION, zlib.compress(json.dumps(kept, ensure_ascii=False).encode("utf-8"), 6)
 
 
+class Prepared(NamedTuple):
+    """What the archive keeps of a document's parse."""
+    parser_version: str
+    result: bytes  # the `parses` JSON, compressed
+    search_text: str  # the parsed text as the search index holds it
+
+
+def prepare(data: bytes, url: str, content_type: str = "") -> Prepared:
+    """Parse a fetched document into what the archive keeps of it: all the CPU-bound
+    work of archiving a document, which the crawl and reparse run in parse workers so
+    that the process writing the archive does not."""
+    result = parse_fetched(data, url, content_type)
+    _, parser_version, compressed = parse_row(0, result)
+    return Prepared(parser_version, compressed, search.segment(result.get("body")))
+
+
 def store_parses(db: sqlite_utils.Database, rows: list[tuple]) -> None:
     """Write parse_row() rows (replacing a document's earlier parse)."""
     db.conn.executemany("insert or replace into parses (document_id, parser_version, result) "
@@ -131,8 +149,11 @@ def _best_parse(rows: list[tuple[int, str, str, dict]]) -> tuple[int, str, str, 
     )
 
 
-def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
-    """(Re)build the report row, its cells and checks from its documents' parses."""
+def derive_report(db: sqlite_utils.Database, report_url: str,
+                  search_texts: dict[str, str] | None = None) -> int | None:
+    """(Re)build the report row, its cells and checks from its documents' parses.
+    `search_texts` may give documents' texts already segmented for the search index
+    (Prepared.search_text by document URL)."""
     rows = [
         (doc_id, url, role, load_parse(result))
         for doc_id, url, role, result in db.execute(
@@ -176,9 +197,9 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
         "sha256": db.execute("select sha256 from documents where id = ?", [document_id]).fetchone()[0],
         "check_status": check_status, "checks_failed": failed, "cells_filled": _filled(result),
         "parser_version": PARSER_VERSION,
-        "body": result.get("body") or page[3].get("body"), "error": result.get("error"),
+        "error": result.get("error"),
     }
-    text = report.pop("body")
+    text_url, text = (source_url, result["body"]) if result.get("body") else (page[1], page[3].get("body"))
     existing = db.execute(
         """select r.id, r.title, t.body, r.body_id from reports r
            left join report_texts t on t.report_id = r.id where r.url = ?""", [report_url]).fetchone()
@@ -192,7 +213,8 @@ def derive_report(db: sqlite_utils.Database, report_url: str) -> int | None:
             f"insert into reports ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})",
             [report[c] for c in columns]).lastrowid
     db.conn.execute("insert or replace into report_texts (report_id, body) values (?, ?)", [report_id, text])
-    search.reindex(db, report_id, existing[1:3] if existing else None, (report["title"], text))
+    search.reindex(db, report_id, existing[1:3] if existing else None, (report["title"], text),
+                   (search_texts or {}).get(text_url))
     bodies.refresh(db, {body_id, existing[3]} - {None} if existing else {body_id})
     db.conn.execute("delete from cells where report_id = ?", [report_id])
     db.conn.execute("delete from checks where report_id = ?", [report_id])

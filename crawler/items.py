@@ -1,6 +1,8 @@
 """What the spider hands on: fetched documents, skipped column items, failures."""
 from dataclasses import dataclass, field
 
+from archive.store import Prepared
+
 
 @dataclass
 class DocumentItem:
@@ -15,7 +17,7 @@ class DocumentItem:
     status: int = 200
     listing_title: str = ""
     listing_date: str = ""
-    parsed: dict | None = field(default=None, repr=False)
+    prepared: Prepared | None = field(default=None, repr=False)
 
 
 @dataclass

@@ -10,13 +10,14 @@ from archive import store
 from archive.db import ArchiveError, open_archive
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.stats import count, portal_counts
-from parsers.workers import parse_fetched, worker_pool
+from parsers.workers import worker_pool
 
 
 class ParsePipeline:
-    """Turn a fetched report page or attachment into data with `parsers`, in worker
-    processes (NIANBAO_PARSE_WORKERS, default one per core) so that parsing does not
-    hold up the downloads; 0 parses in the crawl's own process."""
+    """Turn a fetched report page or attachment into data with `parsers`, and into what
+    the archive keeps of it (store.prepare), in worker processes (NIANBAO_PARSE_WORKERS,
+    default one per core) so that parsing does not hold up the downloads; 0 parses in
+    the crawl's own process."""
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -36,9 +37,9 @@ class ParsePipeline:
     async def parse(self, document: DocumentItem) -> None:
         arguments = (document.content, document.url, document.content_type)
         if self.pool is None:
-            document.parsed = parse_fetched(*arguments)
+            document.prepared = store.prepare(*arguments)
         else:
-            document.parsed = await asyncio.wrap_future(self.pool.submit(parse_fetched, *arguments))
+            document.prepared = await asyncio.wrap_future(self.pool.submit(store.prepare, *arguments))
 
     def close_spider(self):
         if self.pool is not None:
@@ -112,8 +113,9 @@ class ArchivePipeline:
                 content_type=document.content_type, listing_title=document.listing_title,
                 listing_date=document.listing_date,
             )
-            store.store_parse(self.db, document_id, document.parsed)
-        store.derive_report(self.db, page.url)
+            store.store_parses(self.db, [(document_id, document.prepared.parser_version, document.prepared.result)])
+        store.derive_report(self.db, page.url, {document.url: document.prepared.search_text
+                                                for document in report.documents})
         return is_new
 
     def close_spider(self):
