@@ -1,8 +1,10 @@
 """A report whose figures are only in a spreadsheet attachment (附表.xlsx) linked from a
 page that carries the title and text: the crawl fetches the sheet, reads its tables, and
-archives one report with the page's year and the sheet's figures."""
+archives one report with the page's year and the sheet's figures. The link is written the
+old way (<A HREF=…>, a Chinese file name)."""
 import io
 import sqlite3
+from urllib.parse import quote
 
 import openpyxl
 
@@ -33,9 +35,9 @@ def test_figures_from_a_spreadsheet_attachment(tmp_path):
     (site / "nb" / "t20230120_1.html").write_text(
         f"<html><head><title>{TITLE}</title></head><body><h1>{TITLE}</h1><p>一、总体情况</p>"
         "<p>2022年，某县人民政府认真贯彻落实《中华人民共和国政府信息公开条例》，依申请公开办理规范。</p>"
-        '<p>收到和处理政府信息公开申请情况见附表。</p><p>附件：<a href="P020230120.xlsx">附表.xlsx</a></p>'
+        '<p>收到和处理政府信息公开申请情况见附表。</p><P>附件：<A HREF="附表.XLSX">附表</A></P>'
         "</body></html>", encoding="utf-8")
-    (site / "nb" / "P020230120.xlsx").write_bytes(sheet_of_requests())
+    (site / "nb" / "附表.XLSX").write_bytes(sheet_of_requests())
     server = serve_folder(site)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     db = tmp_path / "archive.db"
@@ -46,7 +48,7 @@ def test_figures_from_a_spreadsheet_attachment(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     conn = sqlite3.connect(db)
     assert conn.execute("select title, year, source_url from reports").fetchall() == [
-        (TITLE, 2022, f"{base}/nb/P020230120.xlsx")]
+        (TITLE, 2022, f"{base}/nb/{quote('附表')}.XLSX")]
     figures = dict(conn.execute("select code, value from cells where value is not null"))
     assert (figures["requests.new.natural_person"], figures["requests.new.research"],
             figures["requests.new.total"], figures["requests.carried_in.total"]) == (12, 0, 16, 1)
