@@ -87,19 +87,19 @@ def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, porta
 UNSTORED = ("sections", "tokens")
 
 
-def parse_row(document_id: int, result: dict) -> tuple:
-    """The `parses` row for a parse: its JSON without UNSTORED (nor `checks` when
+def compressed_parse(result: dict) -> bytes:
+    """`parses.result` for a parse: its JSON without UNSTORED (nor `checks` when
     `check_details` says it all), zlib-compressed."""
     kept = {key: value for key, value in result.items() if key not in UNSTORED}
     if result.get("check_details") and "checks" in kept:
         del kept["checks"]
-    return document_id, PARSER_VERSION, zlib.compress(json.dumps(kept, ensure_ascii=False).encode("utf-8"), 6)
+    return zlib.compress(json.dumps(kept, ensure_ascii=False).encode("utf-8"), 6)
 
 
 class Prepared(NamedTuple):
     """What the archive keeps of a document's parse."""
     parser_version: str
-    result: bytes  # the `parses` JSON, compressed
+    result: bytes  # compressed_parse()
     search_text: str  # the parsed text as the search index holds it
 
 
@@ -108,18 +108,18 @@ def prepare(data: bytes, url: str, content_type: str = "") -> Prepared:
     work of archiving a document, which the crawl and reparse run in parse workers so
     that the process writing the archive does not."""
     result = parse_fetched(data, url, content_type)
-    _, parser_version, compressed = parse_row(0, result)
-    return Prepared(parser_version, compressed, search.segment(result.get("body")))
+    return Prepared(PARSER_VERSION, compressed_parse(result), search.segment(result.get("body")))
 
 
 def store_parses(db: sqlite_utils.Database, rows: list[tuple]) -> None:
-    """Write parse_row() rows (replacing a document's earlier parse)."""
+    """Write (document id, parser version, compressed_parse()) rows, replacing a
+    document's earlier parse."""
     db.conn.executemany("insert or replace into parses (document_id, parser_version, result) "
                         "values (?, ?, ?)", rows)
 
 
 def store_parse(db: sqlite_utils.Database, document_id: int, result: dict) -> None:
-    store_parses(db, [parse_row(document_id, result)])
+    store_parses(db, [(document_id, PARSER_VERSION, compressed_parse(result))])
 
 
 def load_parse(result: bytes | str) -> dict:

@@ -15,11 +15,11 @@ def kind(data: bytes | str, name: str = "", content_type: str = "") -> str:
         return "pdf"
     if head.startswith(b"PK\x03\x04"):  # a zip: Word or Excel by the parts it holds
         return "xlsx" if b"xl/workbook" in data and b"word/document" not in data else "docx"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE file: by its main stream, else by its name
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE file: by its main stream, else as its name or type says
         for stream, k in (("WordDocument", "doc"), ("Workbook", "xls"), ("Book", "xls")):
             if stream.encode("utf-16-le") in data:
                 return k
-        return "xls" if (name or "").lower().endswith(".xls") or "excel" in (content_type or "").lower() else "doc"
+        return "xls" if kind(b"", name, content_type) == "xls" else "doc"
     ct, low = (content_type or "").lower(), (name or "").lower()
     for key, k in (("pdf", "pdf"), ("wordprocessingml", "docx"), ("spreadsheetml", "xlsx"), ("msword", "doc"),
                    ("ms-excel", "xls"), ("wps", "doc"), ("html", "html"), ("text/plain", "text")):
