@@ -24,7 +24,8 @@ crawl-demo: $(BIN)/nianbao
 	  for i in $$(seq 100); do [ -s $(DEMO)/registry.csv ] && break; sleep 0.1; done; \
 	  cat $(DEMO)/sample-portals.log; \
 	  $(BIN)/scrapy crawl portals -a registry=$(DEMO)/registry.csv -s NIANBAO_DB=$(DEMO)/nianbao.db \
-	    -s AUTOTHROTTLE_ENABLED=False -s DOWNLOAD_DELAY=0 -s LOG_LEVEL=WARNING
+	    -s AUTOTHROTTLE_ENABLED=False -s DOWNLOAD_DELAY=0 -s LOG_LEVEL=WARNING \
+	    -s NIANBAO_ALLOW_LOOPBACK=True
 	@$(BIN)/python -c "import sqlite3; c = sqlite3.connect('$(DEMO)/nianbao.db'); \
 	  print('archived: %d reports, %d figures, %d skipped items, %d failures' % tuple( \
 	  c.execute(q).fetchone()[0] for q in ('select count(*) from reports', \

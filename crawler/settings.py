@@ -11,6 +11,10 @@ NIANBAO_DB = "nianbao.db"
 # the User-Agent (-s NIANBAO_CONTACT_URL=https://…).
 NIANBAO_CONTACT_URL = "https://github.com/nianbao/nianbao"
 
+# Loopback addresses (127.0.0.0/8, ::1) are refused like every private address unless
+# this is set: the sample portals and the tests serve on 127.0.0.1.
+NIANBAO_ALLOW_LOOPBACK = False
+
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 # Items processed in parallel per response: a listing yields a few dozen at most, and

@@ -70,7 +70,8 @@ def run_crawl(registry: Path, db: Path, *extra: str) -> subprocess.CompletedProc
     """Run the real `scrapy crawl portals` from the repo root, unthrottled."""
     return subprocess.run(
         [str(BIN / "scrapy"), "crawl", "portals", "-a", f"registry={registry}", "-s", f"NIANBAO_DB={db}",
-         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO", *extra],
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO",
+         "-s", "NIANBAO_ALLOW_LOOPBACK=True", *extra],
         cwd=REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )

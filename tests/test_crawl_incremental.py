@@ -101,7 +101,7 @@ def test_crawl_killed_and_resumed_ends_like_an_uninterrupted_one(tmp_path, regis
     slow = ["-s", f"JOBDIR={jobdir}", "-s", "DOWNLOAD_DELAY=0.4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
     process = subprocess.Popen(
         [str(BIN / "scrapy"), "crawl", "portals", "-a", f"registry={registry}", "-s", f"NIANBAO_DB={resumed}",
-         "-s", "AUTOTHROTTLE_ENABLED=False", *slow],
+         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NIANBAO_ALLOW_LOOPBACK=True", *slow],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     deadline = time.monotonic() + 120
