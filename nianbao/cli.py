@@ -35,10 +35,19 @@ def cmd_sample_portals(args) -> int:
     except OSError as error:
         raise SystemExit(f"nianbao: cannot listen on {args.host}:{args.port}: {error.strerror or error}")
     base = base_url(server)
+    faults = None
+    if args.faults:
+        from nianbao.sample_portals.faults import FaultPortal
+
+        faults = FaultPortal(args.host)
     if args.registry_out:
         write_registry(args.registry_out, base)
+        if faults:
+            faults.append_registry(args.registry_out)
     for manifest in manifests():
         print(f"{manifest['id']}: {base}/{manifest['id']}{manifest['column']}", flush=True)
+    for row in faults.registry_rows() if faults else []:
+        print(f"{row['id']}: {row['column_urls']}", flush=True)
     print(f"Sample portals at {base}/ (Ctrl-C to stop)", flush=True)
     if args.registry_out:
         print(f"Registry written to {args.registry_out}", flush=True)
@@ -47,6 +56,8 @@ def cmd_sample_portals(args) -> int:
             time.sleep(3600)
     except KeyboardInterrupt:
         server.shutdown()
+        if faults:
+            faults.stop()
     return 0
 
 
@@ -58,8 +69,12 @@ def cmd_serve(args) -> int:
 
 def cmd_reparse(args) -> int:
     from archive.reparse import reparse
+    from parsers.workers import Limits
 
-    count = reparse(args.db, progress=not args.quiet)
+    default = Limits()
+    limits = Limits(default.memory_mb if args.parse_memory_mb is None else args.parse_memory_mb,
+                    default.timeout if args.parse_timeout is None else args.parse_timeout)
+    count = reparse(args.db, progress=not args.quiet, limits=limits)
     print(f"reparsed {count} documents", file=sys.stderr)
     return 0
 
@@ -72,6 +87,34 @@ def cmd_registry_stats(args) -> int:
     except RegistryError as error:
         raise SystemExit(f"nianbao: {error}")
     print("\n".join(registry_stats(portals)))
+    return 0
+
+
+def cmd_registry_import(args) -> int:
+    """Build a registry from the official site database export (and the central bodies'
+    list), merge the hand-checked rows, write it and the report of rows not placed exactly."""
+    from crawler.registry import HAND_REGISTRY, RegistryError
+    from crawler.registry.national import COLUMNS, REPORT_COLUMNS, build_registry, write_csv
+
+    started = time.monotonic()
+    out = Path(args.out)
+    report = Path(args.report) if args.report else out.with_name(out.stem + "-unplaced.csv")
+    try:
+        result = build_registry(args.sites, args.central, None if args.no_hand else Path(args.hand or HAND_REGISTRY))
+        write_csv(out, result.portals, COLUMNS)
+        write_csv(report, result.report, REPORT_COLUMNS)
+    except RegistryError as error:
+        raise SystemExit(f"nianbao: {error}")
+    except OSError as error:
+        raise SystemExit(f"nianbao: cannot write {error.filename}: {error.strerror or error}")
+    counts = result.counts
+    print(f"official sites: {counts['official']} ({len(args.sites)} file(s)); central bodies: {counts['central']}")
+    print(f"hand rows: {counts['hand']} ({counts['hand matched']} merged into official rows, "
+          f"{counts['hand'] - counts['hand matched']} added)")
+    print(f"placed by code: {counts['match code']}, by name: {counts['match name']}, "
+          f"in the enclosing area: {counts['match parent']}, unplaced: {counts['match none']}")
+    print(f"report: {len(result.report)} rows not placed exactly -> {report}")
+    print(f"registry: {len(result.portals)} portals -> {out} ({time.monotonic() - started:.1f} s)")
     return 0
 
 
@@ -88,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--host", default="127.0.0.1")
     sample.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     sample.add_argument("--registry-out", metavar="PATH", help="write a registry for the served portals")
+    sample.add_argument("--faults", action="store_true",
+                        help="also serve the fault portal (every fault of the real web, see faults.json)")
     sample.set_defaults(func=cmd_sample_portals)
 
     serve = commands.add_parser("serve", help="publish an archive with Datasette (read-only)")
@@ -99,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     reparse = commands.add_parser("reparse", help="rebuild derived tables from archived documents")
     reparse.add_argument("db", nargs="?", default="nianbao.db")
     reparse.add_argument("--quiet", action="store_true", help="no progress bar")
+    reparse.add_argument("--parse-memory-mb", type=int, metavar="MB",
+                         help="a parse worker's memory (address space) limit; 0: none (default: the crawl's)")
+    reparse.add_argument("--parse-timeout", type=float, metavar="SECONDS",
+                         help="time limit of one document's parse; 0: none (default: the crawl's)")
     reparse.set_defaults(func=cmd_reparse)
 
     registry = commands.add_parser("registry", help="the portal registry")
@@ -106,6 +155,19 @@ def build_parser() -> argparse.ArgumentParser:
     stats = registry_commands.add_parser("stats", help="size, provinces and levels")
     stats.add_argument("--registry", metavar="PATH", help="registry file (default: the bundled one)")
     stats.set_defaults(func=cmd_registry_stats)
+    build = registry_commands.add_parser(
+        "import", help="build the national registry from the official site database export",
+        description="Build a registry from the official 全国政府网站基本信息数据库 export (CSV files with the "
+                    "header 序号,网站标识码,网站名称,首页网址,网站主管单位,网站状态) and the central bodies' list "
+                    "(xlsx: Organ, Url), merged with the hand-checked rows.")
+    build.add_argument("sites", nargs="+", metavar="SITES.csv", help="official export file(s)")
+    build.add_argument("--central", metavar="XLSX", help="the central bodies' sites (Organ, Url)")
+    build.add_argument("--hand", metavar="CSV", help="hand-checked rows (default: the bundled hand.csv)")
+    build.add_argument("--no-hand", action="store_true", help="merge no hand-checked rows")
+    build.add_argument("--out", required=True, metavar="CSV", help="the registry to write")
+    build.add_argument("--report", metavar="CSV",
+                       help="rows not placed exactly (default: OUT's name with -unplaced)")
+    build.set_defaults(func=cmd_registry_import)
     return parser
 
 
