@@ -1,9 +1,12 @@
-"""The portal registry: a CSV data file of real portals and their 年报 columns."""
+"""The portal registry: a CSV data file of real portals and their 年报 columns.
+`portals.csv` is the national registry made by `nianbao registry import` (national.py)
+from the official site database, with the hand-checked rows of `hand.csv` merged in."""
 import csv
 from collections import Counter
 from pathlib import Path
 
 DEFAULT_REGISTRY = Path(__file__).with_name("portals.csv")
+HAND_REGISTRY = Path(__file__).with_name("hand.csv")
 REQUIRED_COLUMNS = ("id", "name", "level", "province", "homepage", "column_urls")
 LEVELS = ("central", "province", "city", "county", "township", "department")
 
@@ -41,16 +44,15 @@ def load_registry(path: str | Path = DEFAULT_REGISTRY) -> list[dict]:
 
 def select_portals(portals: list[dict], *, ids: str = "", level: str = "", province: str = "") -> list[dict]:
     """Filter by comma-separated ids, levels and provinces (empty means all)."""
-    def wanted(value: str, spec: str) -> bool:
-        return not spec or value in {part.strip() for part in spec.split(",")}
+    def wanted(spec: str) -> set[str]:
+        return {part.strip() for part in spec.split(",") if part.strip()}
 
-    unknown = {part.strip() for part in ids.split(",") if part.strip()} - {p["id"] for p in portals}
+    filters = [(key, wanted(spec)) for key, spec in (("id", ids), ("level", level), ("province", province))]
+    unknown = filters[0][1] - {p["id"] for p in portals}
     if unknown:
         raise RegistryError(f"unknown portal id(s): {', '.join(sorted(unknown))}")
-    return [
-        portal for portal in portals
-        if wanted(portal["id"], ids) and wanted(portal["level"], level) and wanted(portal["province"], province)
-    ]
+    filters = [(key, values) for key, values in filters if values]
+    return [portal for portal in portals if all(portal[key] in values for key, values in filters)]
 
 
 def registry_stats(portals: list[dict]) -> list[str]:
@@ -59,8 +61,13 @@ def registry_stats(portals: list[dict]) -> list[str]:
     lines = [
         f"portals: {len(portals)}",
         # provincial-level divisions; central bodies (province 中央) are counted by their level
-        f"provinces: {len({portal['province'] for portal in portals if portal['level'] != 'central'})}",
+        f"provinces: {len({portal['province'] for portal in portals if portal['level'] != 'central'} - {''})}",
         f"with column url: {sum(bool(portal['column_urls']) for portal in portals)}",
     ]
     lines += [f"level {level}: {levels[level]}" for level in LEVELS]
+    # county-level divisions with a government portal of their own (zones, placed in their
+    # enclosing area, are not counties)
+    counties = {portal["division_code"] for portal in portals
+                if portal["level"] == "county" and portal.get("division_match", "code") in ("code", "name")}
+    lines.append(f"county governments: {len(counties)}")
     return lines
