@@ -12,7 +12,7 @@ class DocumentItem:
     portal_id: str
     role: str  # "page" or "attachment"
     report_url: str
-    content: bytes
+    content: bytes = field(repr=False)  # Scrapy logs items by repr: never the bytes
     content_type: str = ""
     status: int = 200
     listing_title: str = ""

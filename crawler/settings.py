@@ -11,9 +11,15 @@ NIANBAO_DB = "nianbao.db"
 # the User-Agent (-s NIANBAO_CONTACT_URL=https://…).
 NIANBAO_CONTACT_URL = "https://github.com/nianbao/nianbao"
 
-# Loopback addresses (127.0.0.0/8, ::1) are refused like every private address unless
-# this is set: the sample portals and the tests serve on 127.0.0.1.
+# Only http(s) to public addresses is fetched (crawler/policy.py): a request for file:,
+# data:, ftp: … or to a private, link-local, loopback, multicast, reserved or unspecified
+# address is refused before it connects, and recorded as a `policy` failure. Literal
+# addresses are checked by AddressPolicyMiddleware, host names on the address they
+# resolve to by the resolver. Loopback addresses (127.0.0.0/8, ::1) are refused like
+# every private address unless this is set: the sample portals and the tests serve on
+# 127.0.0.1.
 NIANBAO_ALLOW_LOOPBACK = False
+TWISTED_DNS_RESOLVER = "crawler.resolver.PolicyResolver"
 
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
@@ -34,12 +40,27 @@ RETRY_TIMES = 3
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 RETRY_BACKOFF_BASE = 2.0  # seconds before the first retry; doubles for each next one
 RETRY_BACKOFF_MAX = 60.0
+# A 429/503 with Retry-After is retried after that many seconds, up to this cap; a
+# longer wait is a `throttle` failure and the crawl moves on.
+NIANBAO_RETRY_AFTER_MAX = 180.0
+# A request that failed for good is one WARNING line of the spider (URL, stage, reason).
+RETRY_GIVE_UP_LOG_LEVEL = "DEBUG"
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.AddressPolicyMiddleware": 10,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
+    "crawler.middlewares.RefusedLookupMiddleware": 560,
+    # redirect loops and too many redirects are `redirect` failures, not silence
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.RecordedMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "crawler.middlewares.RecordedRedirectMiddleware": 600,
 }
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy's remote control (Python run over HTTP, its token in a job file in the user's
+# profile, left behind by every killed crawl) stays off unless asked for.
+REMOTE_CONTROL_ENABLED = False
 
 ITEM_PIPELINES = {
     "crawler.pipelines.ParsePipeline": 300,

@@ -15,6 +15,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from crawler.discovery import column_links, disclosure_links
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.listing import adapter_for
+from crawler.policy import shown_url
 from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
 from crawler.stats import count
 from parsers.titles import classify_title
@@ -166,12 +167,17 @@ class PortalsSpider(scrapy.Spider):
         portal_id = request.cb_kwargs.get("portal_id", "")
         if failure.check(HttpError):
             error = f"HTTP {failure.value.response.status}"
+        elif hasattr(failure.value, "stage"):  # refused by policy, redirects or throttling
+            error = str(failure.value)
         else:
             error = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        stage = {self.parse_listing: "listing", self.parse_report: "report",
-                 self.parse_attachment: "attachment"}.get(request.callback, "discovery")
+        error = " ".join(error.split())[:1000]  # one line, whatever the exception says
+        stage = getattr(failure.value, "stage", None) or {
+            self.parse_listing: "listing", self.parse_report: "report",
+            self.parse_attachment: "attachment"}.get(request.callback, "discovery")
         count(self.crawler.stats, portal_id, "failed")
-        self.logger.warning("%s: %s failed: %s (%s)", portal_id, stage, request.url, error)
-        yield FailureItem(request.url, portal_id, stage, error)
-        if stage == "attachment":
+        url = shown_url(request.url)
+        self.logger.warning("%s: %s failed: %s (%s)", portal_id, stage, url, error)
+        yield FailureItem(url, portal_id, stage, error)
+        if request.callback == self.parse_attachment:
             yield from self.next_attachment(request.cb_kwargs["report"], request.cb_kwargs["pending"])
