@@ -156,16 +156,16 @@ SMALL_SITES = [
     ("BT00000020", "新疆生产建设兵团", "www.xjbt.gov.cn", "兵团办公厅", "正常"),
 ]
 HAND_ROWS = [
+    # a township on its county's site: not the county
+    {"id": "fj-pingtan-tancheng", "name": "平潭综合实验区潭城镇", "level": "township", "province": "福建省",
+     "division_code": "350128", "homepage": "http://www.pingtan.gov.cn/", "evidence": "http://www.pingtan.gov.cn/x",
+     "notes": "shares the county's site"},
     # the same host and level as 3501280001: merged, its column URLs and notes win
     {"id": "fj-pingtan", "name": "平潭综合实验区管理委员会", "level": "county", "province": "福建省",
      "division_code": "350128", "homepage": "https://www.pingtan.gov.cn/",
      "column_urls": "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/", "cms": "trs",
      "evidence": "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm",
      "notes": "checked by hand"},
-    # a township on its county's site: not the county
-    {"id": "fj-pingtan-tancheng", "name": "平潭综合实验区潭城镇", "level": "township", "province": "福建省",
-     "division_code": "350128", "homepage": "http://www.pingtan.gov.cn/", "evidence": "http://www.pingtan.gov.cn/x",
-     "notes": "shares the county's site"},
 ]
 
 
@@ -253,9 +253,9 @@ def test_import_merges_hand_rows(small_import):
     pingtan = table["fj-pingtan"]
     assert "3501280001" not in table
     assert (pingtan["site_id"], pingtan["authority"]) == ("3501280001", "平潭管委会办公室")
-    assert pingtan["column_urls"] == HAND_ROWS[0]["column_urls"] and pingtan["notes"] == "checked by hand"
+    assert pingtan["column_urls"] == HAND_ROWS[1]["column_urls"] and pingtan["notes"] == "checked by hand"
     assert pingtan["homepage"] == "https://www.pingtan.gov.cn/" and pingtan["other_urls"] == "http://www.pingtan.gov.cn/"
-    assert pingtan["evidence"].split() == [HAND_ROWS[0]["evidence"], "sites.csv#3501280001"]
+    assert pingtan["evidence"].split() == [HAND_ROWS[1]["evidence"], "sites.csv#3501280001"]
     township = table["fj-pingtan-tancheng"]
     assert (township["site_id"], township["level"], township["division_code"]) == ("", "township", "350128")
 
