@@ -57,20 +57,20 @@ def _parse(data, name: str, content_type: str) -> dict:
     kind = decode.kind(data, name, content_type)
     if isinstance(data, str) and kind in ("pdf", "docx", "doc", "xlsx", "xls"):
         kind = "text"
-    grids, title, published, source, header_text = [], None, None, None, ""
+    grids, title, published, source, header_text, read_notes = [], None, None, None, "", []
     if kind == "doc":
         data, kind = readers.doc_to_docx(data, ".wps" if name.lower().endswith(".wps") else ".doc"), "docx"
     if kind == "pdf":
-        body, grids = readers.pdf(data)
+        body, grids, read_notes = readers.pdf(data)
         table_text = body
     elif kind in ("docx", "xlsx", "xls"):
-        body, grids = getattr(readers, kind)(data)
+        body, grids, read_notes = getattr(readers, kind)(data)
         table_text = body
     elif kind == "html":
         page = html.read(decode.to_text(data))
         body, grids, title = page["body"], page["grids"], page["title"]
         published, source, table_text = page["published"], page["source"], page["plain"]
-        header_text = page["plain"]
+        header_text, read_notes = page["plain"], page["notes"]
     else:
         raw = decode.to_text(data)
         header, body = _split_archive_header(raw)
@@ -101,7 +101,7 @@ def _parse(data, name: str, content_type: str) -> dict:
         **meta.labelled_fields(header_text or body),
         "sections": parts,
         "body": body.strip(),
-        "notes": result["notes"],
+        "notes": read_notes + result["notes"],
         "tokens": result["tokens"],
     })
     return out
@@ -115,5 +115,5 @@ def parse(data: bytes | str, *, name: str = "", content_type: str = "") -> dict:
         return _parse(bytes(data) if isinstance(data, bytearray) else data, name or "", content_type or "")
     except Exception as exc:  # the contract: never raise, report why instead
         out = _empty(name if isinstance(name, str) else "")
-        out["error"] = f"{type(exc).__name__}: {exc}"
+        out["error"] = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line, whatever the library wrote
         return out

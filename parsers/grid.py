@@ -5,33 +5,44 @@ at its top-left slot, and its other slots hold None, so a figure is never read t
 """
 import re
 
+from . import limits
 from .tokens import cell_items
 
 
-def html_grid(table) -> list[list[str | None]]:
-    """Grid of an innermost lxml <table>, honouring rowspan/colspan; <br>/<p> inside cells are joined."""
+def html_grid(table, budget: list[int] | None = None) -> list[list[str | None]]:
+    """Grid of an innermost lxml <table>, honouring rowspan/colspan; <br>/<p> inside cells are joined.
+
+    A span never reaches past the table's rows, nor past its width (the widest row's
+    columns: in a well-formed table, the first row's); `budget` ([grid slots left]) bounds
+    the slots of all tables of a document together: LimitExceeded when they would pass it."""
+    budget = budget if budget is not None else [limits.MAX_TABLE_CELLS]
+    rows = [[td for td in tr if isinstance(td.tag, str) and td.tag.lower() in ("td", "th")]
+            for tr in table.iter("tr")]
+    width = max((sum(_span(td.get("colspan")) for td in cells) for cells in rows), default=0)
     grid: list[list[str | None]] = []
-    taken: dict[tuple[int, int], bool] = {}
-    for r, tr in enumerate(table.iter("tr")):
+    covered: list[int] = []  # per column, the last row a rowspan above covers
+    for r, cells in enumerate(rows):
         line: list[str | None] = []
         c = 0
-        for td in tr:
-            if not isinstance(td.tag, str) or td.tag.lower() not in ("td", "th"):
-                continue
-            while taken.get((r, c)):
+        for td in cells:
+            while c < len(covered) and covered[c] >= r:
                 line.append(None)
                 c += 1
-            rs, cs = _span(td.get("rowspan")), _span(td.get("colspan"))
+            rs = min(_span(td.get("rowspan")), len(rows) - r)
+            cs = min(_span(td.get("colspan")), max(width - c, 1))
             line.append(cell_text(td))
-            for dr in range(rs):
-                for dc in range(cs):
-                    if dr or dc:
-                        taken[(r + dr, c + dc)] = True
+            if len(covered) < c + cs:
+                covered.extend([-1] * (c + cs - len(covered)))
+            for column in range(c, c + cs):
+                covered[column] = max(covered[column], r + rs - 1)
             line.extend([None] * (cs - 1))
             c += cs
-        while taken.get((r, c)):
+        while c < len(covered) and covered[c] >= r:
             line.append(None)
             c += 1
+        budget[0] -= len(line)
+        if budget[0] < 0:
+            raise limits.LimitExceeded(f"tables of more than {limits.MAX_TABLE_CELLS} cells (spans counted)")
         grid.append(line)
     return grid
 

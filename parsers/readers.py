@@ -1,5 +1,6 @@
 """PDF, Word and spreadsheet readers: text plus table grids, in the same shapes the HTML
 reader gives."""
+import bisect
 import ctypes
 import io
 import shutil
@@ -8,41 +9,57 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
+from . import limits
+
 # pdfplumber's table finder, with its default tolerances (points)
 TABLE_TOLERANCE = 3
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
-def pdf(data: bytes) -> tuple[str, list]:
+def pdf(data: bytes) -> tuple[str, list, list[str]]:
     """Text of every page and the grids of its ruled tables.
 
     PDFium (pypdfium2) reads the text, the characters' boxes and the drawn lines, in C;
     pdfplumber's table finder turns the lines into cells. That is the table reading of
     pdfplumber at about a sixth of its cost: pdfminer, under pdfplumber, decodes every
-    character in Python."""
+    character in Python. Bounded: the first MAX_PDF_PAGES pages, and no table finding on a
+    page drawn with more objects or lines than the limits (notes say which)."""
     import pypdfium2
 
-    texts, grids = [], []
+    texts, grids, notes, unruled = [], [], [], []
     document = pypdfium2.PdfDocument(data)
     try:
-        for page in document:
+        count = len(document)
+        if count > limits.MAX_PDF_PAGES:
+            notes.append(f"PDF of {count} pages: only the first {limits.MAX_PDF_PAGES} read (the page limit)")
+        for number in range(min(count, limits.MAX_PDF_PAGES)):
+            page = document[number]
             height = page.get_height()
             textpage = page.get_textpage()
             texts.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
-            tables = _ruled_tables(_edges(page, height))
+            try:
+                tables = _ruled_tables(_edges(page, height))
+            except limits.LimitExceeded as exc:
+                unruled.append((number + 1, str(exc)))
+                continue
             if tables:
                 characters = _characters(textpage, height)
                 grids += [grid for grid in (_grid(table, characters) for table in tables)
                           if any(any(cell for cell in row) for row in grid)]
     finally:
         document.close()
-    return "\n".join(texts), grids
+    if unruled:
+        notes.append(f"tables not read on {len(unruled)} page(s) ({', '.join(str(n) for n, _ in unruled[:10])}"
+                     f"{' …' if len(unruled) > 10 else ''}): {unruled[0][1]}")
+    return "\n".join(texts), grids, notes
 
 
 def _ruled_tables(edges: list[dict]) -> list:
     from pdfplumber import table, utils
 
     edges = utils.filter_edges(table.merge_edges(edges, *[TABLE_TOLERANCE] * 4), min_length=TABLE_TOLERANCE)
+    if len(edges) > limits.MAX_PDF_RULES:
+        raise limits.LimitExceeded(f"more than {limits.MAX_PDF_RULES} ruled lines on a page (the table finder's limit)")
     intersections = table.edges_to_intersections(edges, TABLE_TOLERANCE, TABLE_TOLERANCE)
     return [table.Table(None, cells) for cells in table.cells_to_tables(table.intersections_to_cells(intersections))]
 
@@ -63,22 +80,32 @@ def _matrix(handle) -> tuple:
     return (matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f)
 
 
-def _segments(container, count, get, matrix):
-    """Every straight segment of the paths drawn in a page or form, in page space."""
+def _segments(container, count, get, matrix, budget: list[int]):
+    """Every straight segment of the paths drawn in a page or form, in page space; `budget`
+    ([objects left]) bounds the objects looked at (LimitExceeded past it)."""
     import pypdfium2.raw as pdfium
 
     x, y = ctypes.c_float(), ctypes.c_float()
     for index in range(count(container)):
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise limits.LimitExceeded(f"more than {limits.MAX_PDF_PAGE_OBJECTS} objects and path segments"
+                                       " drawn on a page")
         handle = get(container, index)
         kind = pdfium.FPDFPageObj_GetType(handle)
         if kind == pdfium.FPDF_PAGEOBJ_FORM:
             yield from _segments(handle, pdfium.FPDFFormObj_CountObjects, pdfium.FPDFFormObj_GetObject,
-                                 _then(_matrix(handle), matrix))
+                                 _then(_matrix(handle), matrix), budget)
         if kind != pdfium.FPDF_PAGEOBJ_PATH:
             continue
         a, b, c, d, e, f = _then(_matrix(handle), matrix)
         start = current = None
-        for number in range(pdfium.FPDFPath_CountSegments(handle)):
+        count_segments = pdfium.FPDFPath_CountSegments(handle)
+        budget[0] -= count_segments
+        if budget[0] < 0:
+            raise limits.LimitExceeded(f"more than {limits.MAX_PDF_PAGE_OBJECTS} objects and path segments"
+                                       " drawn on a page")
+        for number in range(count_segments):
             segment = pdfium.FPDFPath_GetPathSegment(handle, number)
             pdfium.FPDFPathSegment_GetPoint(segment, x, y)
             point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
@@ -99,7 +126,9 @@ def _edges(page, height: float) -> list[dict]:
     import pypdfium2.raw as pdfium
 
     edges = []
-    for (x0, y0), (x1, y1) in _segments(page.raw, pdfium.FPDFPage_CountObjects, pdfium.FPDFPage_GetObject, _IDENTITY):
+    segments = _segments(page.raw, pdfium.FPDFPage_CountObjects, pdfium.FPDFPage_GetObject, _IDENTITY,
+                         [limits.MAX_PDF_PAGE_OBJECTS])
+    for (x0, y0), (x1, y1) in segments:
         left, right = sorted((x0, x1))
         low, high = sorted((y0, y1))
         if high - low < 1 <= right - left:
@@ -108,6 +137,8 @@ def _edges(page, height: float) -> list[dict]:
         elif right - left < 1 <= high - low:
             edges.append({"x0": left, "x1": left, "top": height - high, "bottom": height - low,
                           "width": 0, "height": high - low, "orientation": "v"})
+        if len(edges) > limits.MAX_PDF_EDGES:
+            raise limits.LimitExceeded(f"more than {limits.MAX_PDF_EDGES} lines drawn on a page")
     return edges
 
 
@@ -168,62 +199,143 @@ def _grid(table, characters: list[Character]) -> list[list[str | None]]:
     return grid
 
 
-def docx(data: bytes) -> tuple[str, list]:
-    """Paragraph text and table grids of a .docx; merged cells appear once."""
+def docx(data: bytes) -> tuple[str, list, list[str]]:
+    """Paragraph text and table grids of a .docx; merged cells appear once. The zip is checked
+    before anything inflates; the tables are read from their XML with spans bounded (python-
+    docx makes an object per spanned column and walks a vertical merge up to its first row)."""
     import docx as python_docx
 
+    limits.check_zip(data)
     document = python_docx.Document(io.BytesIO(data))
     text = "\n".join(p.text for p in document.paragraphs)
-    grids = []
+    grids, notes, budget = [], [], [limits.MAX_TABLE_CELLS]
     for table in document.tables:
-        grid, seen, alive = [], set(), []
-        for row in table.rows:
-            line = []
-            for cell in row.cells:
-                alive.append(cell._tc)  # keeps lxml proxies alive so id() stays unique
-                key = id(cell._tc)
-                line.append(None if key in seen else cell.text)
-                seen.add(key)
-            grid.append(line)
-        grids.append(grid)
-    return text, grids
+        try:
+            grids.append(_docx_grid(table, budget))
+        except limits.LimitExceeded as exc:
+            notes.append(f"{exc}: the tables past it not read")
+            break
+    return text, grids, notes
 
 
-def xlsx(data: bytes) -> tuple[str, list]:
+def _docx_grid(table, budget: list[int]) -> list[list[str | None]]:
+    """python-docx's `row.cells` of every row, each cell's text at its first slot and None at
+    the others (the columns it spans, the rows a vertical merge continues it to); a span
+    never reaches past the table's grid (its declared columns, or its widest row)."""
+    from docx.table import _Cell
+
+    rows = [(tr, tr.tc_lst) for tr in table._tbl.tr_lst]
+    grid_columns = table._tbl.tblGrid.gridCol_lst if table._tbl.tblGrid is not None else []
+    width = max([len(grid_columns)] + [tr.grid_before + len(tcs) for tr, tcs in rows])
+    grid, seen, above = [], {}, {}
+    for tr, tcs in rows:
+        line, here, offset = [], {}, tr.grid_before
+        for tc in tcs:
+            root = above.get(offset, tc) if tc.vMerge == "continue" else tc
+            here[offset] = root
+            for _ in range(min(root.grid_span, max(width - offset, 1))):
+                if id(root) in seen:
+                    line.append(None)
+                else:
+                    seen[id(root)] = root  # kept, so that id() stays unique
+                    line.append(_Cell(root, table).text)
+            offset += max(tc.grid_span, 0)
+        budget[0] -= len(line)
+        if budget[0] < 0:
+            raise limits.LimitExceeded(f"tables of more than {limits.MAX_TABLE_CELLS} cells (spans counted)")
+        grid.append(line)
+        above = here
+    return grid
+
+
+def xlsx(data: bytes) -> tuple[str, list, list[str]]:
     """Every sheet of an .xlsx as a grid (the statutory tables are sometimes published as a
-    spreadsheet), and its cells' text row by row."""
+    spreadsheet), and its cells' text row by row. The zip is checked first; each sheet's XML
+    is streamed, its rows converted by openpyxl's own cell reader, so that neither a merged
+    range nor a far cell makes a cell object per slot of the sheet."""
     import openpyxl
 
-    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    sheets = []
-    for sheet in book.worksheets:
-        values = [list(row) for row in sheet.iter_rows(values_only=True)]
-        spans = [(r.min_row - 1, r.max_row, r.min_col - 1, r.max_col) for r in sheet.merged_cells.ranges]
-        sheets.append(_sheet_grid(values, spans))
-    return _sheets_text(sheets), [grid for grid in sheets if grid]
+    limits.check_zip(data)
+    book = openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=True)
+    budget, sheets = [limits.MAX_TABLE_CELLS], []
+    try:
+        for sheet in book.worksheets:
+            rows, spans = _xlsx_rows(book, sheet)
+            sheets.append(_sheet_grid(rows, spans, budget))
+    finally:
+        book.close()
+    return _sheets_text(sheets), [grid for grid in sheets if grid], []
 
 
-def xls(data: bytes) -> tuple[str, list]:
+_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def _xlsx_rows(book, sheet) -> tuple[list, list]:
+    """([(row index from 0, {column from 0: value})] of the rows holding a value, merged
+    ranges as (first row, end row, first column, end column) from 0, ends excluded)."""
+    from lxml import etree
+    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    reader = WorkSheetParser(None, sheet._shared_strings, data_only=True, epoch=book.epoch,
+                             date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+    rows, spans, cells = [], [], 0
+    with sheet._get_source() as source:
+        for _, element in etree.iterparse(source, tag=(f"{_SHEET}row", f"{_SHEET}mergeCell"), resolve_entities=False,
+                                          no_network=True, load_dtd=False):
+            if element.tag == f"{_SHEET}row":
+                index, parsed = reader.parse_row(element)
+                values = {cell["column"] - 1: cell["value"] for cell in parsed if cell["value"] is not None}
+                cells += len(values)
+                if values:
+                    rows.append((index - 1, values))
+            elif element.get("ref"):
+                first_column, first_row, end_column, end_row = range_boundaries(element.get("ref"))
+                spans.append((first_row - 1, end_row, first_column - 1, end_column))
+            if cells + len(spans) > limits.MAX_TABLE_CELLS:
+                raise limits.LimitExceeded(f"sheet of more than {limits.MAX_TABLE_CELLS} cells and merged ranges")
+            element.clear()
+            while element.getprevious() is not None:
+                del element.getparent()[0]
+    return sorted(rows, key=lambda row: row[0]), spans
+
+
+def xls(data: bytes) -> tuple[str, list, list[str]]:
     """The same for the older binary .xls."""
     import xlrd
 
-    book = xlrd.open_workbook(file_contents=data, formatting_info=True)  # for the merged cells
-    sheets = []
+    # formatting_info for the merged cells; ragged rows: xlrd pads none to the sheet's width
+    # xlrd's warnings would go to stdout, where `nianbao parse` writes its JSON
+    book = xlrd.open_workbook(file_contents=data, formatting_info=True, ragged_rows=True, logfile=io.StringIO())
+    budget, sheets = [limits.MAX_TABLE_CELLS], []
     for sheet in book.sheets():
-        values = [[None if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else value
-                   for kind, value in zip(sheet.row_types(r), sheet.row_values(r))] for r in range(sheet.nrows)]
-        sheets.append(_sheet_grid(values, sheet.merged_cells))
-    return _sheets_text(sheets), [grid for grid in sheets if grid]
+        rows = [(r, {c: value for c, (kind, value) in enumerate(zip(sheet.row_types(r), sheet.row_values(r)))
+                     if kind not in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK)}) for r in range(sheet.nrows)]
+        sheets.append(_sheet_grid([row for row in rows if row[1]], sheet.merged_cells, budget))
+    return _sheets_text(sheets), [grid for grid in sheets if grid], []
 
 
-def _sheet_grid(values: list[list], spans) -> list[list[str | None]]:
+def _sheet_grid(rows: list, spans, budget: list[int]) -> list[list[str | None]]:
     """Cell values as text (12.0 → "12"), a merged range's other cells None, empty cells "",
-    without the empty rows and the columns right of the last filled one."""
-    grid = [["" if value is None else _cell_value(value) for value in row] for row in values]
+    without the empty rows and the columns right of the last filled one. `rows` are the
+    sheet's rows holding a value, as (index, {column: value}); a range never reaches past them,
+    and `budget` bounds the slots of all sheets together (LimitExceeded past it)."""
+    width = max((max(values) + 1 for _, values in rows), default=0)
+    budget[0] -= len(rows) * width
+    if budget[0] < 0:
+        raise limits.LimitExceeded(f"sheets of more than {limits.MAX_TABLE_CELLS} cells"
+                                   f" ({len(rows)} rows × {width} columns)")
+    indexes = [index for index, _ in rows]
+    grid = [["" if values.get(c) is None else _cell_value(values[c]) for c in range(width)] for _, values in rows]
+    work = 0
     for first_row, end_row, first_column, end_column in spans:
-        for r in range(first_row, min(end_row, len(grid))):
-            for c in range(first_column, min(end_column, len(grid[r]))):
-                if (r, c) != (first_row, first_column):
+        for r in range(bisect.bisect_left(indexes, first_row), bisect.bisect_left(indexes, end_row)):
+            columns = range(first_column, min(end_column, width))
+            work += len(columns)
+            if work > limits.MAX_TABLE_CELLS:
+                raise limits.LimitExceeded(f"merged ranges covering more than {limits.MAX_TABLE_CELLS} cells")
+            for c in columns:
+                if (indexes[r], c) != (first_row, first_column):
                     grid[r][c] = None
     width = max((c + 1 for row in grid for c, cell in enumerate(row) if cell), default=0)
     return [row[:width] for row in grid if any(row[:width])]

@@ -1,0 +1,71 @@
+"""Bounds on the work one document may cost, and the zip check every zip-based reader
+(DOCX, XLSX) makes before it inflates anything.
+
+A crawl meets hostile and broken files; one must cost bounded time and memory and end in
+a one-line error naming the limit (LimitExceeded, which parse() reports) or in a note
+saying what was left out, never in a process killed for its memory.
+"""
+import io
+import zipfile
+
+MAX_UNZIPPED = 256 << 20  # bytes a zip container's members may inflate to, together
+MAX_RATIO = 100  # inflated / compressed size of one member (text XML: about 5-30)
+RATIO_FLOOR = 1 << 20  # members smaller than this may have any ratio
+MAX_MEMBERS = 10_000
+MAX_XML_PART = 64 << 20  # bytes of the one XML part a reader parses whole (document.xml, a sheet)
+MAX_TABLE_CELLS = 1_000_000  # grid slots of one document's tables, spans counted
+MAX_PDF_PAGES = 300
+MAX_PDF_PAGE_OBJECTS = 200_000  # page objects (paths, text runs, forms) and path segments looked at on one page
+MAX_PDF_EDGES = 20_000  # straight lines drawn on one page, before they are joined into rules
+MAX_PDF_RULES = 1_000  # joined rules of one page given to the table finder (it pairs every two)
+MAX_HTML_DEPTH = 200  # libxml2's HTML parser stops at 256 levels and drops the rest
+
+_CHUNK = 1 << 20
+
+
+class LimitExceeded(ValueError):
+    """A document past one of the bounds above; its message names the limit."""
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1 << 20):.0f} MB"
+
+
+def check_zip(data: bytes) -> None:
+    """Refuse a zip whose members would inflate past MAX_UNZIPPED, or one member past
+    MAX_RATIO, judged first by the sizes the zip declares and then by reading every member
+    with a bounded read (a declared size may lie). Only stored and deflated members (all
+    that Office files use): other methods inflate a whole chunk at once, unbounded."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise LimitExceeded(f"zip holds {len(members)} members, over the limit of {MAX_MEMBERS}")
+        for member in members:
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise LimitExceeded(f"zip member {member.filename} uses compression method {member.compress_type},"
+                                    " not stored or deflated")
+            _check_sizes(member, member.file_size, "declares")
+        declared = sum(member.file_size for member in members)
+        if declared > MAX_UNZIPPED:
+            raise LimitExceeded(f"zip members declare {megabytes(declared)} uncompressed,"
+                                f" over the limit of {megabytes(MAX_UNZIPPED)}")
+        total = 0
+        for member in members:
+            size = 0
+            with archive.open(member) as stream:
+                while chunk := stream.read(_CHUNK):
+                    size += len(chunk)
+                    total += len(chunk)
+                    _check_sizes(member, size, "inflates to")
+                    if total > MAX_UNZIPPED:
+                        raise LimitExceeded(f"zip members inflate past the limit of {megabytes(MAX_UNZIPPED)}")
+
+
+def _check_sizes(member: zipfile.ZipInfo, size: int, verb: str) -> None:
+    name, compressed = member.filename, member.compress_size
+    if size > RATIO_FLOOR and size > MAX_RATIO * max(compressed, 1):
+        raise LimitExceeded(f"zip member {name} {verb} {megabytes(size)} from {compressed} bytes,"
+                            f" over the compression ratio limit of {MAX_RATIO}:1")
+    if size > MAX_XML_PART and name.lower().endswith((".xml", ".rels")):
+        raise LimitExceeded(f"zip member {name} {verb} {megabytes(size)} of XML,"
+                            f" over the limit of {megabytes(MAX_XML_PART)} for one part")
