@@ -23,6 +23,9 @@ TABLES = {
         {
             "id": str, "name": str, "level": str, "province": str, "division_code": str,
             "homepage": str, "column_urls": str, "cms": str, "evidence": str,
+            # from the national registry (crawler/registry/README.md)
+            "tier": str, "parent_code": str, "division_match": str, "site_id": str, "authority": str,
+            "status": str,
         },
         {"pk": "id"},
     ),

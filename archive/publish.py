@@ -1,5 +1,11 @@
-"""Publish an archive with Datasette: read-only (immutable), with our metadata, the
-archive's plugin (Chinese search, archived copies, report pages) and templates."""
+"""Publish an archive with Datasette, read-only, with our metadata, the archive's plugin
+(Chinese search, archived copies, report pages, limits) and templates.
+
+The archive is served live, not `--immutable`: Datasette opens it read-only
+(`mode=ro`), and since the archive is in WAL mode each query reads one consistent
+committed state while a crawl goes on writing it. Immutable would be wrong there: SQLite
+then takes no locks and ignores the WAL, so a growing archive reads as stale, moving or
+"malformed", and Datasette caches table counts from startup."""
 import json
 import signal
 import sqlite3
@@ -54,7 +60,7 @@ def metadata_for(path: str | Path) -> dict:
 
 def datasette_command(path: str | Path, host: str, port: int, metadata_path: str | Path) -> list[str]:
     command = [
-        sys.executable, "-m", "datasette", "serve", "--immutable", str(path),
+        sys.executable, "-m", "datasette", "serve", str(path),
         "--metadata", str(metadata_path), "--host", host, "--port", str(port),
         "--plugins-dir", str(PLUGINS), "--template-dir", str(TEMPLATES),
     ]

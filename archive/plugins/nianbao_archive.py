@@ -1,5 +1,5 @@
-"""Datasette plugin (loaded with --plugins-dir): Chinese search, the archived copies and
-the report page.
+"""Datasette plugin (loaded with --plugins-dir): Chinese search, the archived copies, the
+report page, and the limits that keep one request from exhausting the server.
 
 - `escape_fts`, which Datasette applies to every `?_search=`, is replaced by the
   CJK-aware one of archive.search (registered last, so it wins over Datasette's own);
@@ -7,23 +7,45 @@ the report page.
   the content type it was served with, sandboxed so a portal's scripts cannot run here;
 - the reports row page gets the report's tables in the shape of the form;
 - a facet asked for twice (a default facet of metadata.json also in `?_facet=`) is
-  computed once: Datasette 0.65 runs both, each a full count over the search's matches.
+  computed once: Datasette 0.65 runs both, each a full count over the search's matches;
+- every connection refuses values longer than VALUE_LIMIT and results wider than
+  COLUMN_LIMIT columns (SQLite's own limits: zeroblob(1e9) fails at once instead of
+  being built, rendered and sent), and a query stops when its rows exceed RESULT_LIMIT
+  characters or bytes: the SQL time limit bounds the query, not what Python holds and
+  renders of its result. Our own reads of one stored document lift both;
+- at most MAX_FACETS facets a page (each may take the facet time limit);
+- no absolute path is published: /-/databases without `path`, /-/threads without its
+  task list, `pragma_database_list`'s `file` read as null.
 """
 import json
+import sqlite3
+import weakref
 import zlib
+from contextlib import contextmanager
 
 from datasette import facets, hookimpl
-from datasette.utils.asgi import NotFound, Response
+from datasette.utils.asgi import BadRequest, NotFound, Response
+from datasette.views.special import JsonDataView
 from markupsafe import Markup, escape
 
 from archive import forms, search
+
+VALUE_LIMIT = 1_000_000  # bytes of one string or blob (a report's text is ~10-100 KB)
+COLUMN_LIMIT = 64  # columns of a result (our widest table has 26): with VALUE_LIMIT, bounds one row
+# characters and bytes in the rows of one query (a page, or one page of a stream): JSON writes a
+# byte or a Chinese character as up to 6 (\u escapes) and the encoder holds ~5x its output while
+# building it, so 4M -> at most 24 MB of JSON and ~130 MB at the peak
+RESULT_LIMIT = 4_000_000
+STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one archived document whole
+MAX_FACETS = 8
 
 
 _load_facet_configs = facets.load_facet_configs
 
 
 def load_facet_configs(request, table_metadata):
-    """Datasette's, without repeats: the first of identical configs (metadata's) is kept."""
+    """Datasette's, without repeats: the first of identical configs (metadata's) is kept;
+    more than MAX_FACETS is refused."""
     configs = _load_facet_configs(request, table_metadata)
     for kind, entries in configs.items():
         seen, kept = set(), []
@@ -33,15 +55,86 @@ def load_facet_configs(request, table_metadata):
                 seen.add(key)
                 kept.append(entry)
         configs[kind] = kept
+    if sum(len(entries) for entries in configs.values()) > MAX_FACETS:
+        raise BadRequest(f"at most {MAX_FACETS} facets at a time")
     return configs
 
 
 facets.load_facet_configs = load_facet_configs
 
 
+class ResultTooLarge(sqlite3.OperationalError):
+    """A query's rows passed RESULT_LIMIT (an OperationalError: Datasette answers 400)."""
+
+
+def rows_within(limit: int):
+    """A row factory (Datasette's sqlite3.Row) that stops a cursor once its rows hold
+    more than `limit` characters and bytes."""
+    spent = weakref.WeakKeyDictionary()
+
+    def row_factory(cursor, values):
+        size = spent.get(cursor, 0) + sum(len(value) for value in values if isinstance(value, (str, bytes)))
+        if size > limit:
+            raise ResultTooLarge(f"result too large: over {limit:,} characters; ask for fewer rows "
+                                 "(_size=, LIMIT) or columns (_col=, _nocol=)")
+        spent[cursor] = size
+        return sqlite3.Row(cursor, values)
+
+    return row_factory
+
+
+def hide_database_file(action, table, column, database, trigger):
+    """The authorizer: `pragma_database_list`'s `file` (the archive's absolute path) reads as null."""
+    if action == sqlite3.SQLITE_READ and table == "pragma_database_list" and column == "file":
+        return sqlite3.SQLITE_IGNORE
+    return sqlite3.SQLITE_OK
+
+
+@contextmanager
+def whole_values(conn):
+    """Our own reads of one stored document (its bytes, a report's text): the limits set
+    for visitors' queries lifted, restored after."""
+    length = conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, STORED_VALUE_LIMIT)
+    row_factory, conn.row_factory = conn.row_factory, sqlite3.Row
+    try:
+        yield conn
+    finally:
+        conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, length)
+        conn.row_factory = row_factory
+
+
 @hookimpl(trylast=True)
 def prepare_connection(conn):
     conn.create_function("escape_fts", 1, search.escape_fts, deterministic=True)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, COLUMN_LIMIT)
+    conn.row_factory = rows_within(RESULT_LIMIT)
+    conn.set_authorizer(hide_database_file)
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """SQLite's "string or blob too big" (a DataError, which Datasette would answer with a
+    500) as a 400 saying what the limit is."""
+    if not (isinstance(exception, sqlite3.DataError) and "too big" in str(exception)):
+        return None
+    message = f"{exception}: this server returns values of at most {VALUE_LIMIT:,} bytes"
+
+    async def error_page():
+        if request.path.endswith(".json"):
+            return Response.json({"ok": False, "error": message, "status": 400}, status=400)
+        return Response.html(await datasette.render_template(
+            "error.html", {"ok": False, "error": message, "status": 400, "title": "Value too large"},
+            request=request), status=400)
+
+    return error_page
+
+
+def _archived_document(conn, sha256: str):
+    with whole_values(conn):
+        return conn.execute(
+            "select b.content, b.compression, (select content_type from documents d "
+            "where d.sha256 = b.sha256 limit 1) from blobs b where b.sha256 = ?", [sha256]).fetchone()
 
 
 async def archived(request, datasette):
@@ -49,9 +142,7 @@ async def archived(request, datasette):
     for database in datasette.databases.values():
         if not await database.table_exists("blobs"):
             continue
-        row = (await database.execute(
-            "select b.content, b.compression, (select content_type from documents d "
-            "where d.sha256 = b.sha256 limit 1) from blobs b where b.sha256 = ?", [sha256])).first()
+        row = await database.execute_fn(lambda conn: _archived_document(conn, sha256))
         if row:
             content = zlib.decompress(row[0]) if row[1] == "zlib" else row[0]
             return Response(content, content_type=row[2] or "application/octet-stream", headers={
@@ -59,9 +150,27 @@ async def archived(request, datasette):
     raise NotFound(f"nothing archived under {sha256}")
 
 
+def connected_databases(datasette) -> list[dict]:
+    """/-/databases as Datasette gives it, less each file's path."""
+    return [{key: value for key, value in database.items() if key != "path"}
+            for database in datasette._connected_databases()]
+
+
+def threads(datasette) -> dict:
+    """/-/threads less its task list (each task's repr names Python's files)."""
+    return {key: value for key, value in datasette._threads().items() if key != "tasks"}
+
+
 @hookimpl
-def register_routes():
-    return [(r"^/-/archived/(?P<sha256>[0-9a-f]{64})$", archived)]
+def register_routes(datasette):
+    # a plugin's routes come before Datasette's own: these two replace Datasette's
+    return [
+        (r"^/-/archived/(?P<sha256>[0-9a-f]{64})$", archived),
+        (r"^/-/databases(\.(?P<format>json))?$",
+         JsonDataView.as_view(datasette, "databases.json", lambda: connected_databases(datasette))),
+        (r"^/-/threads(\.(?P<format>json))?$",
+         JsonDataView.as_view(datasette, "threads.json", lambda: threads(datasette))),
+    ]
 
 
 @hookimpl
@@ -72,6 +181,11 @@ def render_cell(value, column, table, datasette):
     return None
 
 
+def _report_page(conn, report_id):
+    with whole_values(conn):
+        return forms.page(conn, report_id)
+
+
 @hookimpl
 def extra_template_vars(view_name, table, database, request, datasette):
     if view_name != "row" or table != "reports":
@@ -80,6 +194,6 @@ def extra_template_vars(view_name, table, database, request, datasette):
     async def report_form():
         report_id = request.url_vars["pks"]
         db = datasette.get_database(database)
-        return {"report_form": await db.execute_fn(lambda conn: forms.page(conn, report_id))}
+        return {"report_form": await db.execute_fn(lambda conn: _report_page(conn, report_id))}
 
     return report_form
