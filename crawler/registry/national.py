@@ -32,7 +32,9 @@ REMARK = re.compile(r"[（(][^）)]*[）)]")
 NAME_PARTS = re.compile(r"[\s（）()《》“”\"'「」【】\[\]<>·•.、，,;；:：|_/\\－\-—⊙]+")
 PORTAL_PREFIX = re.compile(r"^(?:中国|中共)")
 # 中共南湖区委南湖区人民政府: the party committee's name before the government's
-PARTY_AND_GOVERNMENT = re.compile(r"(?<=[省市区县旗州])委(?=\S*政府(?:门户网站|门户网|门户|官方网站|官网|网站|网)?$)")
+PARTY_AND_GOVERNMENT = re.compile(
+    r"(?<=[省市区县旗州])委[、,，\s]*[省市区县旗州]?(?=\S*政府(?:门户网站|门户网|门户|官方网站|官网|网站|网)?$)"
+)
 # a bracket is another name of the site only when it names a government: 常州国家高新区管委会
 # （新北区人民政府）, not 信用中国（天津）
 OTHER_NAME = re.compile(r"[（(]([^）)]*政府[^）)]*)[）)]")
@@ -230,17 +232,15 @@ def area_part(text: str, division: Division) -> str:
     names, or a zone committee's name; "other" otherwise."""
     table = divisions()
     ancestors, code = [], division.parent
-    while code:
-        ancestors += [table[code].name, stem(table[code].name)]
+    while code:  # 红河哈尼族彝族自治州, 红河州, 红河
+        ancestors.append(f"{re.escape(table[code].name)}|{re.escape(stem(table[code].name))}{ADMIN_SUFFIX}")
         code = table[code].parent
     own = re.compile(f"(?:{re.escape(division.name)}|{re.escape(stem(division.name))}{ADMIN_SUFFIX})$")
     found = own.search(text)
     prefix = text[:found.start()] if found else text
-    while prefix:
-        cut = next((prefix[len(name):] for name in ancestors if prefix.startswith(name)), None)
-        if cut is None:
-            break
-        prefix = cut
+    enclosing = re.compile(f"(?:{'|'.join(ancestors)})") if ancestors else None
+    while prefix and enclosing and (cut := enclosing.match(prefix)) and cut.end():
+        prefix = prefix[cut.end():]
     if not prefix:
         return "area" if found else "neutral"
     return "neutral" if ZONE_COMMITTEE.search(text) and not DEPARTMENT_WORDS.search(ZONE_WORDS.sub("", text)) else "other"
