@@ -13,7 +13,8 @@ import pytest
 
 from conftest import BIN
 from crawler.registry import DEFAULT_REGISTRY, HAND_REGISTRY, LEVELS, load_registry, select_portals
-from crawler.registry.national import COLUMNS, SITES_HEADER, split_urls
+from crawler.registry.divisions import divisions
+from crawler.registry.national import COLUMNS, SITES_HEADER, is_government_portal, split_urls
 
 URL = re.compile(r"https?://[^\s/]+\.[^\s/]+/\S*")
 # the dataset row a portal comes from: <file>#<site ID> or <sheet file>#row<N>
@@ -223,6 +224,25 @@ def test_homepage_cells():
     assert split_urls("http//wjw.ganzhou.gov.cn") == ["http://wjw.ganzhou.gov.cn/"]
     assert split_urls("http://a.gov.cn; http://a.gov.cn/") == ["http://a.gov.cn/"]
     assert split_urls("暂无") == []
+
+
+@pytest.mark.parametrize("name, code, government", [
+    ("中国·巨野", "371724", True),
+    ('上海黄浦"门户网站"', "310101", True),
+    ("吉林市昌邑区人民政府", "220202", True),
+    ("中共南湖区委南湖区人民政府网站", "330402", True),
+    ("常州国家高新区管委会（新北区人民政府）", "320411", True),
+    ("红河州泸西县人民政府门户网站", "532527", True),
+    ("天津政务网", "120000", True),
+    ("信用中国（天津）", "120000", False),
+    ("中共大连市委大连市人民政府信访局", "210200", False),
+    ("全国公共资源交易平台（山西省·大同市）", "140200", False),
+    ("雄县人民政府办公室", "130638", False),
+    ("开放北京", "110000", False),
+    ("山东政务服务网 济宁市", "370800", False),
+])
+def test_government_portal_or_department(name, code, government):
+    assert is_government_portal(name, divisions()[code], "code", "0000000000") is government
 
 
 def test_import_places_recoded_areas_by_name(small_import):
