@@ -13,13 +13,13 @@ __all__ = ["parse"]
 
 def _empty(name: str) -> dict:
     return {"source": name, "title": None, "agency": None, "year": None, "format": "none", "cells": {},
-            "units": {}, "checks": {}, "check_details": [], "published": None, "sections": {}, "body": "",
+            "units": {}, "checks": {}, "check_details": [], "verified": {}, "published": None, "sections": {}, "body": "",
             "notes": [], "tokens": {}}
 
 
-def _read_tables(items, fmt_text: str, body: str) -> tuple[str, dict]:
+def _read_tables(items, fmt_text: str, body: str, split_fused: bool = True) -> tuple[str, dict]:
     fmt = formats.detect(fmt_text)
-    return fmt, tables.read(items, fmt, body)
+    return fmt, tables.read(items, fmt, body, split_fused)
 
 
 def _score(fmt: str, result: dict) -> float:
@@ -37,7 +37,8 @@ def _tables(text: str, grids: list, body: str) -> tuple[str, dict]:
         options.append(_read_tables(items, label_text, body))
     begin, end = sections.table_span(text)
     region = text[begin:end]
-    options.append(_read_tables(tokens.stream(region), "".join(region.split()), body))
+    options.append(_read_tables(tokens.stream(region), "".join(region.split()), body,
+                                not tokens.one_figure_per_line(region)))
     usable = [o for o in options if o[0] != "none"]
     if not usable:
         return "none", tables.read([], "none")
@@ -96,6 +97,7 @@ def _parse(data, name: str, content_type: str) -> dict:
         "units": result["units"],
         "checks": {c["id"]: c["status"] for c in details},
         "check_details": details,
+        "verified": checks.verified(details) if fmt != "none" else {},
         "published": published or meta.published_from_text(body),
         "source_name": source.strip() if source else None,
         **meta.labelled_fields(header_text or body),

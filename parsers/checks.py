@@ -1,4 +1,6 @@
 """The arithmetic checks (勾稽关系) of FORMATS.md; a check with a null input is skipped."""
+from functools import lru_cache
+
 from . import formats
 
 
@@ -43,6 +45,37 @@ def run(fmt: str, cells: dict) -> list[dict]:
     for g in s["appeals_groups"]:
         out.append(_sum_check(f"appeals.{g}.total", cells, f"appeals.{g}.total",
                               [f"appeals.{g}.{c}" for c in s["appeals_columns"][:-1]]))
+    return out
+
+
+@lru_cache(maxsize=4)
+def _inputs(fmt: str) -> dict[str, tuple[str, ...]]:
+    s = formats.spec()
+    cols = s["requests_columns"]
+    rows = [r["row"] for r in formats.rows(fmt, "requests")]
+    out = {}
+    for c in cols:
+        out[f"requests.balance.{c}"] = tuple(f"requests.{r}.{c}" for r in ("new", "carried_in", "total", "carried_forward"))
+        out[f"requests.total_row.{c}"] = (f"requests.total.{c}", *(f"requests.{r}.{c}" for r in _result_rows(fmt)))
+    for r in rows:
+        out[f"requests.total_col.{r}"] = tuple(f"requests.{r}.{c}" for c in cols)
+    for g in s["appeals_groups"]:
+        out[f"appeals.{g}.total"] = tuple(f"appeals.{g}.{c}" for c in s["appeals_columns"])
+    return out
+
+
+def inputs(fmt: str, check_id: str) -> tuple[str, ...]:
+    """The cell codes a check reads."""
+    return _inputs(fmt).get(check_id, ())
+
+
+def verified(details: list[dict]) -> dict:
+    """Per table: True when every check of it passes, False when one fails or cannot run (skip);
+    null for a table without checks (二)."""
+    out = {"active": None, "requests": None, "appeals": None}
+    for result in details:
+        table = result["id"].split(".", 1)[0]
+        out[table] = out[table] is not False and result["status"] == "pass"
     return out
 
 

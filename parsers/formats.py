@@ -15,7 +15,18 @@ def spec() -> dict:
     for fmt in data["formats"].values():
         for row in fmt["active"] + fmt["requests"]:
             row["pattern"] = re.compile("|".join(f"(?:{k})" for k in row["keys"]))
+            row["lines_pattern"] = re.compile(row["pattern"].pattern, re.M)  # keys over labels one per line
+    for table, words in data["column_headers"].items():
+        if table != "_doc":
+            data["column_headers"][table] = (re.compile("|".join(f"(?P<h{i}>{w})" for i, (w, _) in enumerate(words))),
+                                             [code for _, code in words])
     return data
+
+
+def header_columns(table: str, text: str) -> list[str | None]:
+    """Codes of the columns a header names, in printed order (see column_headers in formats.json)."""
+    pattern, codes = spec()["column_headers"][table]
+    return [codes[int(m.lastgroup[1:])] for m in pattern.finditer(text)]
 
 
 def rows(fmt: str, table: str) -> list[dict]:

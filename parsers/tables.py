@@ -1,18 +1,26 @@
 """Read the three standard tables from an item stream (see tokens.py) into cell codes.
 
-Rows are found by their labels, in table order; each row takes the figures that
-follow its label. Where cells were fused, every reading is tried and the table's
-arithmetic (row totals, column balances, group totals) picks one; what stays
-undecided is left null with a note.
+Rows are known by their place in the form's order and their label's likeness together
+(align.py); columns by their header words (formats.json `column_headers`), so short and
+reordered tables read right. Where the written figures do not fit a row's cells one to
+one, every reading is tried (bounded): figures printed in pieces are joined, fused figures
+split (fused.py), and the table's arithmetic (row totals, column balances, group totals)
+picks one. A figure stands only when it is printed unambiguously or the checks confirm
+the reading that gave it; otherwise the cell is null with a note. Never a guess.
 """
 import re
-from itertools import product
+from functools import lru_cache
+from itertools import combinations, product
+from math import comb
 
-from . import checks, formats
-from .fused import readings
+from . import align, checks, formats
+from .fused import LIMIT, readings
 from .values import parse_value
 
 Item = tuple[str, str | None]
+_JOIN_LEFT = re.compile(r"(?:增|减|\+|-)?[1-9]\d*")
+_JOIN_RIGHT = re.compile(r"\d+(?:\.\d+)?(?:万元|元)?")
+_FUSABLE = re.compile(r"\d{2,}(\.\d+)?(万元|元)?")
 
 
 def segments(items: list[Item]) -> list[tuple[str, list[Item]]]:
@@ -59,117 +67,279 @@ def _num(raw):
     return parse_value(raw)[0]
 
 
-def _sum_ok(groups: int, size: int):
-    """Row check: in each group of `size` cells the last is the sum of the others."""
-    def accept(raws: list[str]) -> bool:
-        nums = [_num(r) for r in raws]
-        for g in range(groups):
-            part = nums[g * size:(g + 1) * size]
-            if None in part or abs(sum(part[:-1]) - part[-1]) > 1e-6:
-                return False
-        return True
-    return accept
+@lru_cache(maxsize=512)
+def _row_groups(codes: tuple) -> tuple:
+    """(index of total, indices of its parts) of each whole group of cells in a row's codes."""
+    s = formats.spec()
+    width = {"requests": len(s["requests_columns"]), "appeals": len(s["appeals_columns"])}
+    groups: dict[str, dict[str, int]] = {}
+    for i, code in enumerate(codes):
+        if code:
+            head, col = code.rsplit(".", 1)
+            groups.setdefault(head, {})[col] = i
+    return tuple((cols["total"], tuple(i for c, i in cols.items() if c != "total"))
+                 for head, cols in groups.items()
+                 if "total" in cols and len(cols) == width.get(head.split(".", 1)[0]))
+
+
+def _row_ok(codes, raws) -> bool:
+    """The row's own arithmetic: in each whole group of cells, total = sum of the others."""
+    for t, parts in _row_groups(tuple(codes)):
+        total = _num(raws[t])
+        vals = [_num(raws[i]) for i in parts]
+        if total is not None and None not in vals and abs(sum(vals) - total) > 1e-6:
+            return False
+    return True
+
+
+def joins(raws: list[str | None], n: int) -> list[list[str | None]]:
+    """Readings of more written pieces than cells: adjacent pieces joined into one figure
+    (`1` / `62` → `162`) until n remain. A figure never starts with 0, so few joins are possible."""
+    k = len(raws) - n
+    gaps = [i for i in range(len(raws) - 1) if raws[i] is not None and raws[i + 1] is not None
+            and _JOIN_LEFT.fullmatch(raws[i]) and _JOIN_RIGHT.fullmatch(raws[i + 1])]
+    if k <= 0 or k > len(gaps) or comb(len(gaps), k) > LIMIT:
+        return []
+    out = []
+    for chosen in combinations(gaps, k):
+        joined = set(chosen)
+        reading, i = [], 0
+        while i < len(raws):
+            piece = raws[i]
+            while i in joined:
+                i += 1
+                piece += raws[i]
+            reading.append(piece)
+            i += 1
+        if all(r is None or _JOIN_LEFT.fullmatch(r) or _JOIN_RIGHT.fullmatch(r) or _num(r) is not None
+               for r in reading):
+            out.append(reading)
+    return out
+
+
+def merged_readings(toks: list[str], n: int) -> list[list[str]]:
+    """Readings of fused figures whose run a separator cut inside a figure (`1` / `91000020`):
+    the run read again with adjacent digit pieces put back together."""
+    gaps = [i for i in range(len(toks) - 1) if _JOIN_LEFT.fullmatch(toks[i]) and _JOIN_RIGHT.fullmatch(toks[i + 1])]
+    out: list[list[str]] = []
+    for k in range(1, len(gaps) + 1):
+        for chosen in combinations(gaps, k):
+            merged, i = [], 0
+            while i < len(toks):
+                piece = toks[i]
+                while i in chosen:
+                    i += 1
+                    piece += toks[i]
+                merged.append(piece)
+                i += 1
+            out.extend(readings(merged, n))
+            if len(out) > LIMIT:
+                return out
+    return out
+
+
+def _unique(cands: list) -> list:
+    return list({tuple(c): None for c in cands})
 
 
 class Reader:
     """Collects cells, units, notes and raw tokens while reading one report's tables."""
 
-    def __init__(self, fmt: str, body: str = ""):
-        self.fmt, self.body = fmt, body
+    def __init__(self, fmt: str, body: str = "", split_fused: bool = True):
+        self.fmt, self.body, self.split_fused = fmt, body, split_fused
         self.raw: dict[str, str | None] = {c: None for c in formats.codes(fmt)}
         self.notes: list[str] = []
-        self.pending: dict[tuple[str, ...], list[list[str]]] = {}
+        # codes of a row → (every reading of its pieces, the readings its own arithmetic allows)
+        self.pending: dict[tuple[str | None, ...], tuple[list[list], list[list]]] = {}
+        self.decided: dict[str, str] = {}  # code → why: figures chosen among readings by arithmetic
 
-    def place(self, codes: list[str], vals: list[Item], accept=None) -> None:
-        """Give a row's cells their figures, splitting fused runs when too few are written."""
+    def _assign(self, codes, raws) -> None:
+        for code, raw in zip(codes, raws):
+            if code:
+                self.raw[code] = raw
+
+    def place(self, codes: list[str | None], vals: list[Item], check: bool = False) -> None:
+        """Give a row's cells their figures; when the written pieces do not fit the cells one
+        to one, every reading of them is kept for the arithmetic to choose (resolve)."""
         vals = _strip(vals)
         n = len(codes)
-        if len(vals) >= n:
-            for code, (_, raw) in zip(codes, vals):
-                self.raw[code] = raw
+        row = next(c for c in codes if c).rsplit(".", 1)[0]
+        if len(vals) >= n and all(kind == "E" for kind, _ in vals[n:]):
+            self._assign(codes, [raw for _, raw in vals[:n]])
             return
-        toks = [raw for kind, raw in vals if kind == "V"]
-        fusable = any(re.fullmatch(r"\d{2,}(\.\d+)?(万元|元)?", t) for t in toks)
-        cands = readings(toks, n, accept) if fusable else []
-        if fusable and not cands and accept is not None:
-            cands = readings(toks, n)
-        if len(cands) == 1:
-            for code, raw in zip(codes, cands[0]):
-                self.raw[code] = raw
-        elif cands:
-            self.pending[tuple(codes)] = cands
-        elif fusable:
-            self.notes.append(f"{codes[0].rsplit('.', 1)[0]}: figures {' '.join(toks)} cannot be split into "
-                              f"{n} cells; left null")
+        while len(vals) > n and vals[-1][0] == "E":
+            vals = vals[:-1]
+        if len(vals) > n:
+            raws = [raw for _, raw in vals]
+            cands = joins(raws, n) + [raws[:n]]
+            why = f"{len(raws)} written pieces for {n} cells"
         else:
-            for code, (_, raw) in zip(codes, vals):
-                self.raw[code] = raw
-            if vals:
-                self.notes.append(f"{codes[0].rsplit('.', 1)[0]}: {len(vals)} figures for {n} cells; "
-                                  "the rest left null")
+            toks = [raw for kind, raw in vals if kind == "V"]
+            if toks and all(_num(t) is None and t != "无" for t in toks):
+                return  # one dash across the whole row: every cell null
+            fusable = self.split_fused and any(_FUSABLE.fullmatch(t) for t in toks)
+            cands = readings(toks, n) if fusable else []
+            why = f"figures {' '.join(toks)} fused"
+            if not cands:
+                if toks:
+                    lossy = "" if self.split_fused else " (the export lost cells)"
+                    self.notes.append(f"{row}: {len(toks)} figures ({' '.join(toks)}) for {n} cells{lossy}; "
+                                      "left null")
+                return
+        if check:
+            if len(vals) < n and self.split_fused:
+                cands += merged_readings(toks, n)
+            passing = [c for c in cands if _row_ok(codes, c)]
+            if not passing:
+                self.notes.append(f"{row}: {why}; no reading of them adds up, left null")
+                return
+        else:
+            passing = cands
+        self.pending[tuple(codes)] = (_unique(cands), _unique(passing), why)
 
-    def read_rows(self, table: str, items: list[Item], columns=None, accept=None) -> None:
-        """Match label segments to the table's rows in order and place their figures."""
+    def read_rows(self, table: str, items: list[Item], check: bool = False) -> None:
+        """Align the label segments to the table's rows in order and place their figures."""
         rows = formats.rows(self.fmt, table)
-        cursor = 0
-        for label, vals in segments(items):
-            if not any(k == "V" for k, _ in vals) or not label:
-                continue
-            for i in range(cursor, len(rows)):
-                if rows[i]["pattern"].search(label):
-                    cols = columns or rows[i]["columns"]
-                    self.place([f"{table}.{rows[i]['row']}.{c}" for c in cols], vals, accept)
-                    cursor = i + 1
-                    break
+        segs = segments(items)
+        header: list | None = None
+        usable, above = [], ""
+        for label, vals in segs:
+            has_figures = any(k == "V" for k, _ in vals)
+            if table == "active":
+                above += label
+                found = formats.header_columns("active", above)
+                if len(found) >= 2 or (found and "信息内容" in above):
+                    header = found
+                if has_figures:
+                    above = ""
+            if label and has_figures:
+                usable.append((label, vals, header))
+        matched = align.align(rows, [label for label, _, _ in usable])
+        seen = set()
+        for j, i in sorted(matched.items()):
+            label, vals, head = usable[j]
+            r = rows[i]
+            seen.add(i)
+            if table == "active":
+                cols = self._columns(r, head)
+                codes = [f"active.{r['row']}.{c}" if c else None for c in cols]
+            else:
+                codes = [f"requests.{r['row']}.{c}" if c else None for c in self.request_columns(segs, usable[j][0])]
+            if any(codes):
+                self.place(codes, vals, check)
+        if usable and seen:
+            missing = [rows[i]["row"] for i in range(len(rows)) if i not in seen]
+            for name in missing:
+                self.notes.append(f"{table}.{name}: row not found; left null")
+
+    def _columns(self, row: dict, header: list | None) -> list[str | None]:
+        """The printed columns of an active-table row: the form's, unless its header names others."""
+        default = row["columns"]
+        if not header:
+            return default
+        if len(header) == len(default) and all(h in (d, "?") for h, d in zip(header, default)):
+            return default
+        known = [h for h in header if h not in (None, "?")]
+        if len(set(known)) != len(known) or not set(known) <= set(default) or header == default:
+            return default
+        printed = [h if h in default else None for h in header]
+        left = [c for c in default if c not in printed]
+        if left:
+            self.notes.append(f"active.{row['row']}: its header prints {len(header)} columns; "
+                              f"{', '.join(left)} not printed, left null")
+        return printed
+
+    def request_columns(self, segs, first_label: str) -> list[str | None]:
+        """Columns of table 三 by its header (the 法人或其他组织 group opening onto its five kinds)."""
+        if hasattr(self, "_req_cols"):
+            return self._req_cols
+        default = formats.spec()["requests_columns"]
+        text = ""
+        for label, _ in segs:
+            text += label
+            if label == first_label:
+                break
+        m = formats.rows(self.fmt, "requests")[0]["pattern"].search(text)
+        found = formats.header_columns("requests", text[:m.start()] if m else text)
+        if "group" in found:
+            g = found.index("group")
+            kinds = [c for c in found[g + 1:] if c in default[1:6]]
+            between = [c for c in found[g + 1:] if c not in default[1:6]]
+            found = found[:g] + kinds + between
+        cols = self._req_cols = default
+        if len(found) >= 4 and len(set(found)) == len(found) and found != default and set(found) <= set(default):
+            cols = self._req_cols = list(found)
+            left = [c for c in default if c not in found]
+            self.notes.append(f"requests: columns printed in the order {', '.join(found)}"
+                              + (f"; {', '.join(left)} not printed, left null" if left else ""))
+        return cols
 
     def read_appeals(self, items: list[Item]) -> None:
         s = formats.spec()
         codes = [f"appeals.{g}.{c}" for g in s["appeals_groups"] for c in s["appeals_columns"]]
         vals = [(k, t) for k, t in items if k != "T"]
-        size = len(s["appeals_columns"])
-        self.place(codes, vals, _sum_ok(len(s["appeals_groups"]), size))
+        if vals:
+            self.place(codes, vals, check=True)
 
     def resolve(self) -> None:
-        """Choose among fused readings: jointly by the request checks, else by agreement."""
-        req = {k: v for k, v in self.pending.items() if k[0].startswith("requests.")}
-        if req:
-            keys = list(req)
-            combos = 1
-            for k in keys:
-                combos *= len(req[k])
-            if combos <= 5000:
-                best, best_score = [], -1
-                for choice in product(*(req[k] for k in keys)):
-                    trial = dict(self.raw)
-                    for k, raws in zip(keys, choice):
-                        trial.update(zip(k, raws))
-                    score = checks.column_score(self.fmt, {c: _num(v) for c, v in trial.items()})
-                    if score > best_score:
-                        best, best_score = [choice], score
-                    elif score == best_score:
-                        best.append(choice)
-                for i, k in enumerate(keys):
-                    self.pending[k] = list({tuple(ch[i]): None for ch in best})
-        for codes, cands in self.pending.items():
-            cands = self._anchor(codes, cands)
-            row = codes[0].rsplit(".", 1)[0]
+        """Choose among readings: jointly by the request checks, then confirmed by every check."""
+        req = [k for k in self.pending if k[0] and k[0].startswith("requests.")]
+        choice = {k: self.pending[k][1] for k in self.pending}
+        combos = 1
+        for k in req:
+            combos *= len(choice[k])
+        if req and 1 < combos <= 5000:
+            best, best_score = [], -1
+            for pick in product(*(choice[k] for k in req)):
+                trial = dict(self.raw)
+                for k, raws in zip(req, pick):
+                    trial.update((c, r) for c, r in zip(k, raws) if c)
+                score = checks.column_score(self.fmt, {c: _num(v) for c, v in trial.items()})
+                if score > best_score:
+                    best, best_score = [pick], score
+                elif score == best_score:
+                    best.append(pick)
+            for i, k in enumerate(req):
+                choice[k] = list({tuple(p[i]): None for p in best})
+        for codes, (every, _, why) in self.pending.items():
+            cands = self._anchor(codes, choice[codes])
+            row = next(c for c in codes if c).rsplit(".", 1)[0]
             undecided = []
-            for j, code in enumerate(codes):
-                seen = {c[j] for c in cands}
+            varies = [len(set(col)) > 1 for col in zip(*every)]
+            for j, (code, seen) in enumerate(zip(codes, map(set, zip(*cands)))):
+                if not code:
+                    continue
                 if len(seen) == 1:
                     self.raw[code] = seen.pop()
+                    if varies[j]:
+                        self.decided[code] = why
                 else:
                     undecided.append(code.rsplit(".", 1)[1])
             if undecided:
-                shown = "; ".join("/".join(c) for c in cands[:6])
+                shown = "; ".join("/".join(x or "" for x in c) for c in cands[:6])
                 more = f" (+{len(cands) - 6} more)" if len(cands) > 6 else ""
-                self.notes.append(f"{row}: fused figures admit {len(cands)} readings ({shown}{more}); "
+                self.notes.append(f"{row}: {why} admit {len(cands)} readings ({shown}{more}); "
                                   f"{', '.join(undecided)} left null")
         self.pending = {}
+        self._confirm()
 
-    def _anchor(self, codes: tuple[str, ...], cands: list[list[str]]) -> list[list[str]]:
+    def _confirm(self) -> None:
+        """A figure chosen among readings stands only if every check over it passes."""
+        if not self.decided:
+            return
+        cells = {c: _num(v) for c, v in self.raw.items()}
+        for result in checks.run(self.fmt, cells):
+            if result["status"] != "fail":
+                continue
+            for code in checks.inputs(self.fmt, result["id"]):
+                if code in self.decided and self.raw.get(code) is not None:
+                    self.notes.append(f"{code.rsplit('.', 1)[0]}: {self.decided[code]}; no reading satisfies "
+                                      f"{result['id']}, {code.rsplit('.', 1)[1]} left null")
+                    self.raw[code] = None
+
+    def _anchor(self, codes: tuple, cands: list) -> list:
         """Keep the readings whose figures the report's own prose states next to the row's label."""
-        if len(cands) < 2 or not self.body or not codes[0].startswith("active."):
+        if len(cands) < 2 or not self.body or not codes[0] or not codes[0].startswith("active."):
             return cands
         row = codes[0].split(".")[1]
         pattern = next(r["pattern"] for r in formats.rows(self.fmt, "active") if r["row"] == row)
@@ -193,15 +363,15 @@ class Reader:
         return cells, units, {c: r for c, r in self.raw.items() if r is not None}
 
 
-def read(items: list[Item], fmt: str, body: str = "") -> dict:
-    """cells / units / notes / tokens of a format from one report's item stream."""
+def read(items: list[Item], fmt: str, body: str = "", split_fused: bool = True) -> dict:
+    """cells / units / notes / tokens of a format from one report's item stream.
+    `split_fused` False: the text holds one figure per line, so a short row lost cells, not separators."""
     if fmt not in formats.spec()["formats"]:
         return {"cells": {}, "units": {}, "notes": [], "tokens": {}}
     regions = split_regions(items)
-    r = Reader(fmt, body)
+    r = Reader(fmt, body, split_fused)
     r.read_rows("active", regions["active"])
-    cols = formats.spec()["requests_columns"]
-    r.read_rows("requests", regions["requests"], cols, _sum_ok(1, len(cols)))
+    r.read_rows("requests", regions["requests"], check=True)
     r.read_appeals(regions["appeals"])
     r.resolve()
     cells, units, toks = r.cells_and_units()

@@ -24,6 +24,7 @@ _SIMPLIFIED = str.maketrans(
 )
 
 
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _STRAY = re.compile(r"[?\u200b\u200c\u200d\ufeff\ufffd]")
 # Pinyin some mirrors print after characters: 機(jī)關(guān).
 _PINYIN = re.compile(r"\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,7}\)")
@@ -59,8 +60,8 @@ def split_word(word: str) -> list[tuple[str, str | None]]:
     for part in word.split():
         pos = 0
         for m in _PIECE.finditer(part):
-            if m.group("item"):
-                continue
+            if m.group("item") or (part.startswith("年", m.end()) and _YEAR.fullmatch(m.group())):
+                continue  # an item number or a year (2019年项目数量) belongs to the label
             if m.start() > pos:
                 out.append(("T", part[pos:m.start()]))
             out.append(("V", m.group("val")))
@@ -89,6 +90,17 @@ def stream(text: str) -> list[tuple[str, str | None]]:
             continue
         items.extend(_words(line) if line.strip() else [("E", None)])
     return items
+
+
+_ONE_FIGURE = re.compile(r"^[|?\t ]*(?:增加|增|减少|减|\+)?\d[\d,]*(?:\.\d+)?(?:万元|元)?[|?\t ]*$", re.M)
+_FIGURE_LINE = re.compile(r"^[^\n\d]*\d", re.M)
+
+
+def one_figure_per_line(text: str) -> bool:
+    """True for a text that prints each table cell on its own line: there a row with too few
+    figures lost cells (a lossy export), it did not fuse them."""
+    alone = len(_ONE_FIGURE.findall(text))
+    return alone >= 50 and alone >= 0.8 * len(_FIGURE_LINE.findall(text))
 
 
 @lru_cache(maxsize=8192)
