@@ -95,8 +95,8 @@ class ThrottleRefused(IgnoreRequest):
 
 class LoopCheck:
     """A redirect back to an address of its own chain is a loop: without this the
-    duplicate filter drops it and the document is lost without a word. Too many
-    redirects and redirects to a scheme the crawl does not fetch are failures too."""
+    duplicate filter drops it and the document is lost without a word. More than
+    REDIRECT_MAX_TIMES redirects is a `redirect` failure too, with its reason."""
 
     def _redirect(self, redirected, request, reason):
         chain = [*request.meta.get("redirect_urls", []), request.url]
