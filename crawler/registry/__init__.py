@@ -48,10 +48,12 @@ def select_portals(portals: list[dict], *, ids: str = "", level: str = "", provi
         return {part.strip() for part in spec.split(",") if part.strip()}
 
     filters = [(key, wanted(spec)) for key, spec in (("id", ids), ("level", level), ("province", province))]
-    unknown = filters[0][1] - {p["id"] for p in portals}
+    unknown = filters[0][1] - {p["id"] for p in portals} if filters[0][1] else set()
     if unknown:
         raise RegistryError(f"unknown portal id(s): {', '.join(sorted(unknown))}")
     filters = [(key, values) for key, values in filters if values]
+    if not filters:
+        return list(portals)
     return [portal for portal in portals if all(portal[key] in values for key, values in filters)]
 
 
