@@ -127,7 +127,7 @@ TABLES = {
         {
             "id": int, "portal_id": str, "started_at": str, "finished_at": str,
             "listings_seen": int, "reports_found": int, "reports_new": int,
-            "reports_unchanged": int, "failed": int, "skipped": int,
+            "reports_unchanged": int, "failed": int, "skipped": int, "budget_hits": int,
         },
         {"pk": "id", "foreign_keys": [("portal_id", "portals", "id")]},
     ),
@@ -179,7 +179,7 @@ VIEWS = {
     # Each portal with the yield of its latest crawl and what the archive holds from it.
     "portal_yield": """
         select p.id as portal_id, p.name, p.level, p.province, c.finished_at as last_crawl,
-               c.listings_seen, c.reports_found, c.reports_new, c.failed, c.skipped,
+               c.listings_seen, c.reports_found, c.reports_new, c.failed, c.skipped, c.budget_hits,
                (select count(*) from reports r where r.portal_id = p.id) as reports_archived,
                (select min(year) from reports r where r.portal_id = p.id) as first_year,
                (select max(year) from reports r where r.portal_id = p.id) as last_year

@@ -4,7 +4,9 @@ Each CMS family has a small adapter, chosen by what the page shows (first match 
 ADAPTERS wins); unknown layouts fall back to the generic one. An adapter answers
 `matches(response)`, `items(response)` (the documents listed) and
 `next_requests(response)` (requests for the column's other pages, without callback:
-the spider sets it). Items on HTML pages are found the same way on every CMS: a link
+the spider sets it). `next_requests` is a generator: a page may announce ten million
+pages, so requests are made one at a time as the spider takes them, and the spider
+takes no more than the walk budget (crawler/budgets.py). Items on HTML pages are found the same way on every CMS: a link
 whose list row carries a date, or a TRS document address. Families whose lists are not
 in the page's HTML (Hanweb jcms XML datastores, Guangdong gkmlpt JSON) read their own
 data; their paging requests may be POSTs (FormRequest): the spider only sets callbacks.
@@ -12,6 +14,7 @@ data; their paging requests may be POSTs (FormRequest): the spider only sets cal
 import json
 import logging
 import math
+from collections.abc import Iterator
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -96,10 +99,14 @@ class TrsStaticAdapter(HtmlListAdapter):
     def matches(self, response: TextResponse) -> bool:
         return bool(self.CALL.search(response.text))
 
-    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
-        pages, _, base, ext = self.CALL.search(response.text).groups()
-        return [scrapy.Request(response.urljoin(f"{base}.{ext}" if page == 0 else f"{base}_{page}.{ext}"))
-                for page in range(int(pages))]
+    def next_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        """The pages after the first, asked for by the first page only: every page
+        announces them all, and the first is where a walk of the column starts."""
+        pages, current, base, ext = self.CALL.search(response.text).groups()
+        if int(current) != 0:
+            return
+        for page in range(1, int(pages)):
+            yield scrapy.Request(response.urljoin(f"{base}_{page}.{ext}"))
 
 
 def _with_query(url: str, **params) -> str:
@@ -167,25 +174,23 @@ class HanwebJcmsAdapter:
             params.setdefault(field, value)
         return response.urljoin(proxy or self.PROXY), params
 
-    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
+    def next_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
         if self.PROXY in urlsplit(response.url).path:
-            return []  # a group answered by the proxy: the column page asked for all of them
+            return  # a group answered by the proxy: the column page asked for all of them
         text = response.text
         proxy, params = self._params(response)
         if not params.get("columnid"):
             logger.warning("jcms column without a columnid: %s", response.url)
-            return []
+            return
         total = self._number("totalRecord", text) or 0
         per_page = self._number("perPage", text) or 15
         group = per_page * self.GROUP_PAGES
         start = len(self.RECORD.findall(text)) + 1
-        requests = []
         while start <= total:
             end = start + group - 1
             url = f"{proxy}?startrecord={start}&endrecord={end}&perpage={per_page}"
-            requests.append(scrapy.FormRequest(url, formdata=params, headers={"Referer": response.url}))
+            yield scrapy.FormRequest(url, formdata=params, headers={"Referer": response.url})
             start = end + 1
-        return requests
 
 
 class GkmlptAdapter:
@@ -243,22 +248,23 @@ class GkmlptAdapter:
                 return node_id
         return None
 
-    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
+    def next_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
         data = self._data(response)
         if data is None:  # the index page: ask the API for the category's first page
             sid, category = self.SID.search(response.text), self._category(response)
             if not (sid and category):
                 logger.warning("gkmlpt page without SID or 年报 category: %s", response.url)
-                return []
+                return
             base = response.url.split("#")[0].rsplit("/gkmlpt/", 1)[0]
-            return [scrapy.Request(f"{base}/gkmlpt/api/all/{category}?page=1&sid={sid.group(1)}")]
+            yield scrapy.Request(f"{base}/gkmlpt/api/all/{category}?page=1&sid={sid.group(1)}")
+            return
         page = int(dict(parse_qsl(urlsplit(response.url).query)).get("page") or 1)
         articles = data.get("articles") or []
         if page > 1 or not articles:
-            return []
+            return
         total = data.get("total") or (data.get("classify") or {}).get("post_count") or 0
-        pages = math.ceil(int(total) / len(articles))
-        return [scrapy.Request(_with_query(response.url, page=n)) for n in range(2, pages + 1)]
+        for number in range(2, math.ceil(int(total) / len(articles)) + 1):
+            yield scrapy.Request(_with_query(response.url, page=number))
 
 
 class XxgkAnnualReportAdapter(HtmlListAdapter):
@@ -272,7 +278,7 @@ class XxgkAnnualReportAdapter(HtmlListAdapter):
     def matches(self, response: TextResponse) -> bool:
         return self.PAGE in urlsplit(response.url).path
 
-    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
+    def next_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
         here = dict(parse_qsl(urlsplit(response.url).query))
         years = set()
         for href in response.xpath("//a/@href | //option/@value").getall():
@@ -284,7 +290,8 @@ class XxgkAnnualReportAdapter(HtmlListAdapter):
                 if query.get("fbtime") and query.get("area", here.get("area")) == here.get("area"):
                     years.add(query["fbtime"])
         years.discard(here.get("fbtime"))
-        return [scrapy.Request(_with_query(response.url, fbtime=year)) for year in sorted(years)]
+        for year in sorted(years):
+            yield scrapy.Request(_with_query(response.url, fbtime=year))
 
 
 class NextLinkAdapter(HtmlListAdapter):
@@ -301,14 +308,16 @@ class NextLinkAdapter(HtmlListAdapter):
             logger.warning("unknown listing layout (no dated links): %s", response.url)
         return items
 
-    def next_requests(self, response: TextResponse) -> list[scrapy.Request]:
-        pages = []
+    def next_requests(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        seen = set()  # a 下一页 above the list and one below it are the same page
         for link in response.xpath("//a[@href]"):
             text = "".join(link.xpath(".//text()").getall()).strip().lower()
             href = link.attrib["href"].strip()
             if text in NEXT_PAGE_TEXT and href and not href.startswith(("javascript:", "#")):
-                pages.append(scrapy.Request(response.urljoin(href)))
-        return pages
+                url = response.urljoin(href)
+                if url not in seen:
+                    seen.add(url)
+                    yield scrapy.Request(url)
 
 
 ADAPTERS = [HanwebJcmsAdapter(), GkmlptAdapter(), XxgkAnnualReportAdapter(), TrsStaticAdapter(), NextLinkAdapter()]

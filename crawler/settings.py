@@ -78,5 +78,16 @@ COMMANDS_MODULE = "crawler.commands"
 # duplicate filter forgets between runs so that a crawl resumed from JOBDIR walks
 # the listings again instead of losing what was in flight when it was killed.
 NIANBAO_REFETCH = False
-SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipArchivedReports": 950}
+SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipArchivedReports": 950, "crawler.budgets.ListingBudgets": 600}
 DUPEFILTER_CLASS = "crawler.dupefilter.RunOnlyDupeFilter"
+
+# Crawl budgets (crawler/budgets.py): how far one portal's crawl may go. A request beyond
+# a budget is not made; the portal's first stop by each budget is a `failures` row (stage
+# `budget`), every stopped request counts in its `crawls.budget_hits`, other portals go on.
+NIANBAO_WALK_PAGES = 200  # pages of one column's pagination (a 年报 column has a few)
+NIANBAO_PORTAL_LISTING_PAGES = 1000  # listing pages of one portal, all its columns together
+# hops from the registry's address through discovery and listing pages, beyond a full
+# walk; kept instead of Scrapy's DEPTH_LIMIT, which drops requests without a word
+NIANBAO_CRAWL_DEPTH = 210
+NIANBAO_PORTAL_SECONDS = 4 * 3600  # from the portal's first request; later ones are not made
+DOWNLOAD_HANDLERS = {"http": "crawler.budgets.TimeBudgetHandler", "https": "crawler.budgets.TimeBudgetHandler"}

@@ -1,6 +1,8 @@
 """Per-portal yield of a crawl, kept in Scrapy's stats under portal/<id>/<count>."""
 
-YIELD_COUNTS = ("listings_seen", "reports_found", "reports_new", "reports_unchanged", "failed", "skipped")
+# budget_hits: requests a crawl budget stopped (crawler/budgets.py)
+YIELD_COUNTS = ("listings_seen", "reports_found", "reports_new", "reports_unchanged", "failed", "skipped",
+                "budget_hits")
 
 
 def count(stats, portal_id: str, key: str) -> None:

@@ -66,15 +66,20 @@ def sample_portals():
     server.shutdown()
 
 
-def run_crawl(registry: Path, db: Path, *extra: str) -> subprocess.CompletedProcess:
-    """Run the real `scrapy crawl portals` from the repo root, unthrottled."""
-    return subprocess.run(
-        [str(BIN / "scrapy"), "crawl", "portals", "-a", f"registry={registry}", "-s", f"NIANBAO_DB={db}",
-         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO",
-         "-s", "NIANBAO_ALLOW_LOOPBACK=True", *extra],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+def crawl_command(registry: Path, db: Path, *extra: str) -> dict:
+    """subprocess arguments running the real `scrapy crawl portals` from the repo root,
+    unthrottled."""
+    return dict(
+        args=[str(BIN / "scrapy"), "crawl", "portals", "-a", f"registry={registry}", "-s", f"NIANBAO_DB={db}",
+              "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "LOG_LEVEL=INFO",
+              "-s", "NIANBAO_ALLOW_LOOPBACK=True", *extra],
+        cwd=REPO, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
+
+
+def run_crawl(registry: Path, db: Path, *extra: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the real `scrapy crawl portals`; a crawl outlasting `timeout` seconds fails the test."""
+    return subprocess.run(**crawl_command(registry, db, *extra), capture_output=True, timeout=timeout)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ parsing and storing are item pipelines, skipping archived reports a middleware.
 import html
 import re
 from importlib.metadata import version
+from itertools import islice
 
 import scrapy
 from scrapy.exceptions import UsageError
@@ -132,7 +133,9 @@ class PortalsSpider(scrapy.Spider):
                 count(self.crawler.stats, portal_id, "reports_found")
                 yield self.request(item.url, self.parse_report, portal_id, meta={"nianbao_role": "report"},
                                    cb_kwargs={"title": item.title, "date": item.date})
-        for request in adapter.next_requests(response):
+        # one page more than a walk may hold, taken one at a time from what the page
+        # announces: crawler.budgets sees the walk overflow and records it
+        for request in islice(adapter.next_requests(response), self.settings.getint("NIANBAO_WALK_PAGES") + 1):
             yield request.replace(callback=self.parse_listing, errback=self.failed,
                                   cb_kwargs={"portal_id": portal_id},
                                   meta=self.portal_meta(portal_id, request.meta))
