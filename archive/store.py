@@ -16,7 +16,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from archive import bodies, forms, search
-from parsers.workers import parse_fetched
+from parsers.workers import parse_failed, parse_fetched
 
 PARSER_VERSION = version("nianbao")
 
@@ -109,6 +109,13 @@ def prepare(data: bytes, url: str, content_type: str = "") -> Prepared:
     that the process writing the archive does not."""
     result = parse_fetched(data, url, content_type)
     return Prepared(PARSER_VERSION, compressed_parse(result), search.segment(result.get("body")))
+
+
+def prepare_failed(url: str, reason: str) -> Prepared:
+    """What the archive keeps of a document whose parse gave no result (its worker died,
+    it ran out of memory or time): a parse carrying the error, so that the document is
+    archived all the same and `nianbao reparse` tries it again."""
+    return Prepared(PARSER_VERSION, compressed_parse(parse_failed(url, reason)), "")
 
 
 def store_parses(db: sqlite_utils.Database, rows: list[tuple]) -> None:

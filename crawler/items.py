@@ -18,6 +18,7 @@ class DocumentItem:
     listing_title: str = ""
     listing_date: str = ""
     prepared: Prepared | None = field(default=None, repr=False)
+    parse_error: str = ""  # why its parse gave no result (ParsePipeline): a `parse` failure
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Item pipelines: parse each fetched document, then archive it. One job each."""
 import asyncio
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -10,24 +11,37 @@ from archive import store
 from archive.db import ArchiveError, open_archive
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.stats import count, portal_counts
-from parsers.workers import worker_pool
+from parsers.workers import Limits, ParseFailed, WorkerPool, one_line
+
+logger = logging.getLogger(__name__)
 
 
 class ParsePipeline:
     """Turn a fetched report page or attachment into data with `parsers`, and into what
     the archive keeps of it (store.prepare), in worker processes (NIANBAO_PARSE_WORKERS,
     default one per core) so that parsing does not hold up the downloads; 0 parses in
-    the crawl's own process."""
+    the crawl's own process.
 
-    def __init__(self, workers: int):
+    Each parse runs within NIANBAO_PARSE_MEMORY_MB and NIANBAO_PARSE_TIMEOUT
+    (parsers/workers.py). A parse that gives no result (its worker crashed, ran out of
+    memory or time, or it raised) costs its document only: the document goes on to be
+    archived with a parse carrying the error (`nianbao reparse` tries it again), and the
+    archive records a `parse` failure; the rest of the crawl goes on."""
+
+    def __init__(self, workers: int, limits: Limits, stats):
         self.workers = workers
+        self.limits = limits
+        self.stats = stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getint("NIANBAO_PARSE_WORKERS", os.cpu_count() or 1))
+        settings = crawler.settings
+        limits = Limits(settings.getint("NIANBAO_PARSE_MEMORY_MB", Limits().memory_mb),
+                        settings.getfloat("NIANBAO_PARSE_TIMEOUT", Limits().timeout))
+        return cls(settings.getint("NIANBAO_PARSE_WORKERS", os.cpu_count() or 1), limits, crawler.stats)
 
     def open_spider(self):
-        self.pool = worker_pool(self.workers) if self.workers > 0 else None
+        self.pool = WorkerPool(self.workers, self.limits) if self.workers > 0 else None
 
     async def process_item(self, item):
         if isinstance(item, ReportItem):
@@ -36,10 +50,17 @@ class ParsePipeline:
 
     async def parse(self, document: DocumentItem) -> None:
         arguments = (document.content, document.url, document.content_type)
-        if self.pool is None:
-            document.prepared = store.prepare(*arguments)
-        else:
-            document.prepared = await asyncio.wrap_future(self.pool.submit(store.prepare, *arguments))
+        try:
+            if self.pool is None:
+                document.prepared = store.prepare(*arguments)
+            else:
+                document.prepared = await asyncio.wrap_future(self.pool.submit(store.prepare, *arguments))
+        except Exception as error:
+            reason = str(error) if isinstance(error, ParseFailed) else one_line(error)
+            logger.warning("%s: parse failed: %s (%s)", document.portal_id, document.url, reason)
+            count(self.stats, document.portal_id, "failed")
+            document.prepared = store.prepare_failed(document.url, reason)
+            document.parse_error = reason
 
     def close_spider(self):
         if self.pool is not None:
@@ -114,6 +135,9 @@ class ArchivePipeline:
                 listing_date=document.listing_date,
             )
             store.store_parses(self.db, [(document_id, document.prepared.parser_version, document.prepared.result)])
+            if document.parse_error:
+                store.record_failure(self.db, portal_id=document.portal_id, url=document.url, stage="parse",
+                                     error=document.parse_error)
         store.derive_report(self.db, page.url, {document.url: document.prepared.search_text
                                                 for document in report.documents})
         return is_new

@@ -223,7 +223,7 @@ def test_homepage_cells():
     assert split_urls("http:// sczj.suining.gov.cn") == ["http://sczj.suining.gov.cn/"]
     assert split_urls("http//wjw.ganzhou.gov.cn") == ["http://wjw.ganzhou.gov.cn/"]
     assert split_urls("http://a.gov.cn; http://a.gov.cn/") == ["http://a.gov.cn/"]
-    assert split_urls("暂无") == []
+    assert split_urls("暂无") == [] and split_urls("http://a.gov.cn:80a/") == []
 
 
 @pytest.mark.parametrize("name, code, government", [

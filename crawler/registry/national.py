@@ -40,7 +40,7 @@ PARTY_AND_GOVERNMENT = re.compile(
 OTHER_NAME = re.compile(r"[（(]([^）)]*政府[^）)]*)[）)]")
 PORTAL_SUFFIX = re.compile(
     r"(?:门户|官方网站|官网|网站|网|政务|政府信息|公众信息|公共信息|综合信息|信息公开|信息|公众|综合|新闻|"
-    r"在线|之窗|欢迎您|人民政府|政府|人民|党政|[省市区县旗州]委(?:[省市区县旗州])?)$"
+    r"在线|之窗|欢迎您|人民政府|政府|人民|党政)$"
 )
 # a development zone's committee is its government
 ZONE_WORDS = re.compile(r"管理委员会|管委会|党工委|工委")
@@ -69,11 +69,14 @@ def normalise_url(text: str) -> str:
     text = re.sub(r"^(https?)[:：]?/+", r"\1://", text, flags=re.IGNORECASE)  # http:/… and http//…
     if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text):
         text = "http://" + text
-    parts = urlsplit(text)
-    host = (parts.hostname or "").rstrip(".")
+    try:
+        parts = urlsplit(text)
+        host, port = (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:  # a bad port or bracketed host
+        return ""
     if "." not in host:
         return ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    netloc = host + (f":{port}" if port else "")
     url = f"{parts.scheme.lower()}://{netloc}{parts.path or '/'}"
     return url + (f"?{parts.query}" if parts.query else "")
 
@@ -159,8 +162,8 @@ def read_central(path: Path) -> list[dict]:
 def place(site_id: str, name: str, authority: str) -> tuple[Division | None, str, str, str]:
     """(division, tier, division_match, reason) for a site ID: its six-digit code is the
     division in force when the ID was issued (about 2017). Current code → `code`; a
-    recoded area found by its name in `text` → `name`; no own current area (development
-    zones, 兵团) → the enclosing area, `parent`; nothing → `none`."""
+    recoded area found by its name in the site's name or 主管单位 → `name`; no current area
+    of its own (development zones, 兵团) → the enclosing area, `parent`; nothing → `none`."""
     table, text = divisions(), f"{name} {authority}"
     if site_id.startswith("BT"):  # 新疆生产建设兵团: its 师 are cities, placed in 新疆
         tier = "province" if site_id[2:4] == "00" else "city"
