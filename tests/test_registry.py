@@ -240,6 +240,7 @@ def test_homepage_cells():
     ("雄县人民政府办公室", "130638", False),
     ("开放北京", "110000", False),
     ("山东政务服务网 济宁市", "370800", False),
+    ("中共平武县委", "510727", False),
 ])
 def test_government_portal_or_department(name, code, government):
     assert is_government_portal(name, divisions()[code], "code", "0000000000") is government
