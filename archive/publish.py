@@ -28,7 +28,7 @@ SETTINGS = {
     "cache_size_kb": 100_000,
     "suggest_facets": "off",  # suggestions cost a query per column on every page of a large archive
     "default_page_size": 50,
-    "allow_download": "on",
+    "max_returned_rows": 1000,  # rows of one query, and of one page of a streamed CSV
     "allow_csv_stream": "on",
 }
 

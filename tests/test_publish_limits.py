@@ -101,9 +101,18 @@ def test_errors_say_what_the_limit_is(site):
     assert data["error"] == "string or blob too big"
     data = json.loads(fetch(f"{site['db']}.json?sql={quote(HOSTILE['many_rows'])}")[1])
     assert data["error"].startswith("result too large")
-    # a stored value over the limit on a table page: a 400 naming the limit, not a 500
-    status, body, _ = fetch(f"{site['db']}/blobs.json?sha256={site['big_sha256']}")
+    # a stored value over the limit asked for on a table page: a 400 naming the limit, not a 500
+    status, body, _ = fetch(f"{site['db']}/blobs.json?sha256={site['big_sha256']}&_col=content")
     assert status == 400 and "at most 1,000,000 bytes" in json.loads(body)["error"]
+
+
+def test_pages_of_stored_bytes_leave_them_out(site):
+    """A page of `blobs` (one 2 MB document among them) answers, without the bytes."""
+    data = get_json(f"{site['db']}/blobs.json?_size=max")
+    assert "content" not in data["columns"] and site["big_sha256"] in {row[0] for row in data["rows"]}
+    status, body, _ = fetch(f"{site['db']}/blobs?_sort_desc=size")
+    assert status == 200 and site["big_sha256"] in body.decode()
+    assert "result" not in get_json(f"{site['db']}/parses.json")["columns"]
 
 
 def test_archived_copy_is_whole_beyond_the_limit(site, big_document):
@@ -118,6 +127,9 @@ def test_facets_per_page_are_bounded(site):
     query = "&".join(f"_facet={column}" for column in columns)
     status, body, seconds = fetch(f"{site['db']}/reports.json?{query}")
     assert status == 400 and "facets" in json.loads(body)["error"]
+    # a facet on whole texts would repeat each as value, label and URL
+    status, body, seconds = fetch(f"{site['db']}/report_texts.json?_facet=body&_facet_size=max")
+    assert status == 400 and "cannot be faceted" in json.loads(body)["error"]
     assert get_json(f"{site['db']}/reports.json?_facet=agency&_size=0")["facet_results"]["agency"]
 
 

@@ -13,7 +13,11 @@ report page, and the limits that keep one request from exhausting the server.
   being built, rendered and sent), and a query stops when its rows exceed RESULT_LIMIT
   characters or bytes: the SQL time limit bounds the query, not what Python holds and
   renders of its result. Our own reads of one stored document lift both;
-- at most MAX_FACETS facets a page (each may take the facet time limit);
+- the table pages of `blobs` and `parses` leave out their stored bytes unless asked
+  (`_col=`): a page of them would pass the limits (the bytes are served whole at
+  /-/archived/<sha256>);
+- at most MAX_FACETS facets a page (each may take the facet time limit), none on a
+  column of whole documents (a facet repeats each value as value, label and URL);
 - no absolute path is published: /-/databases without `path`, /-/threads without its
   task list, `pragma_database_list`'s `file` read as null.
 """
@@ -38,6 +42,8 @@ COLUMN_LIMIT = 64  # columns of a result (our widest table has 26): with VALUE_L
 RESULT_LIMIT = 4_000_000
 STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one archived document whole
 MAX_FACETS = 8
+STORED_BYTES = {"blobs": "content", "parses": "result"}  # left out of these tables' pages by default
+WHOLE_DOCUMENTS = {"body", *STORED_BYTES.values()}  # columns never faceted
 
 
 _load_facet_configs = facets.load_facet_configs
@@ -45,7 +51,7 @@ _load_facet_configs = facets.load_facet_configs
 
 def load_facet_configs(request, table_metadata):
     """Datasette's, without repeats: the first of identical configs (metadata's) is kept;
-    more than MAX_FACETS is refused."""
+    more than MAX_FACETS, or one on a column of whole documents, is refused."""
     configs = _load_facet_configs(request, table_metadata)
     for kind, entries in configs.items():
         seen, kept = set(), []
@@ -57,6 +63,11 @@ def load_facet_configs(request, table_metadata):
         configs[kind] = kept
     if sum(len(entries) for entries in configs.values()) > MAX_FACETS:
         raise BadRequest(f"at most {MAX_FACETS} facets at a time")
+    for entries in configs.values():
+        for entry in entries:
+            column = entry["config"].get("simple") or entry["config"].get("column")
+            if column in WHOLE_DOCUMENTS:
+                raise BadRequest(f"{column} holds whole documents: it cannot be faceted")
     return configs
 
 
@@ -118,7 +129,8 @@ def handle_exception(datasette, request, exception):
     500) as a 400 saying what the limit is."""
     if not (isinstance(exception, sqlite3.DataError) and "too big" in str(exception)):
         return None
-    message = f"{exception}: this server returns values of at most {VALUE_LIMIT:,} bytes"
+    message = (f"{exception}: this server returns values of at most {VALUE_LIMIT:,} bytes "
+               "(an archived document's bytes are at /-/archived/<sha256>)")
 
     async def error_page():
         if request.path.endswith(".json"):
@@ -128,6 +140,31 @@ def handle_exception(datasette, request, exception):
             request=request), status=400)
 
     return error_page
+
+
+def without_stored_bytes(scope: dict, databases) -> dict:
+    """The scope of a request for a page of `blobs` or `parses` (HTML, JSON, CSV) that
+    names no columns, with `_nocol=` their bytes added."""
+    parts = scope["path"].strip("/").split("/")
+    if len(parts) != 2 or parts[0] not in databases:
+        return scope
+    column = STORED_BYTES.get(parts[1].split(".")[0])
+    query = scope.get("query_string", b"")
+    if column is None or any(name in (b"_col", b"_nocol") for name, _, _ in
+                             (pair.partition(b"=") for pair in query.split(b"&"))):
+        return scope
+    return dict(scope, query_string=(query + b"&" if query else b"") + f"_nocol={column}".encode())
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def app_without_stored_bytes(scope, receive, send):
+            if scope["type"] == "http":
+                scope = without_stored_bytes(scope, {db.route for db in datasette.databases.values()})
+            await app(scope, receive, send)
+        return app_without_stored_bytes
+    return wrap
 
 
 def _archived_document(conn, sha256: str):
