@@ -263,7 +263,7 @@ def site_portal(site: dict) -> tuple[dict, str]:
     urls = split_urls(site["首页网址"])
     division, tier, match, reason = place(site_id, site["网站名称"], site["网站主管单位"])
     government = is_government_portal(site["网站名称"], division, match, site_id)
-    if not government and match == "code" and division.tier != "county":
+    if not government and match in ("code", "name") and division.tier != "county":
         # a county's portal registered under its city's code (杭州市临平区门户网站 330100)
         lower, _ = find_by_name(site["网站名称"], division.code[:2], "city" if division.tier == "province" else "county")
         if lower and (lower.parent == division.code or division.tier == "province") and \
