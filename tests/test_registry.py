@@ -149,6 +149,7 @@ SMALL_SITES = [
     ("3200000090", "江苏省合作社", "http://gxhzzs.jiangsu.gov.cn;http://jsco-op.jiangsu.gov.cn；", "江苏省供销社", "例外"),
     ("1102280001", "北京市密云区人民政府", "http://www.bjmy.gov.cn", "密云区人民政府办公室", "正常"),
     ("3205900024", "苏州工业园区管理委员会", "https://www.sipac.gov.cn", "苏州工业园区党政办公室", "正常"),
+    ("3101230001", "上海化学工业区管理委员会门户网站", "https://www.scip.gov.cn/", "上海化学工业区管理委员会", "正常"),
     ("3501280001", "平潭县人民政府", "http://www.pingtan.gov.cn/", "平潭管委会办公室", "正常"),
     ("3501280002", "平潭县教育局", "http://jyj.pingtan.gov.cn/", "平潭县教育局", "正常"),
     ("3502000018", "厦门火炬高新区网站", "http:/www.xmtorch.gov.cn/", "厦门火炬高新区管委会", "正常"),
@@ -259,13 +260,15 @@ def test_import_places_recoded_areas_by_name(small_import):
 def test_import_reports_rows_not_placed_exactly(small_import):
     result, table, report, _ = small_import
     listed = {row["id"]: row for row in report}
-    assert set(listed) == {"3205900024", "9900000001", "BT00000020"}
+    assert set(listed) == {"3205900024", "3101230001", "9900000001", "BT00000020"}
     zone = table["3205900024"]  # a development zone: in its city, not placed by a name it mentions
     assert (zone["division_code"], zone["division_match"], zone["level"]) == ("320500", "parent", "county")
+    zone = table["3101230001"]  # a code gone, naming only the area enclosing it: not placed by that name
+    assert (zone["division_code"], zone["division_match"], zone["level"]) == ("310000", "parent", "county")
     assert table["9900000001"]["division_match"] == "none" and table["9900000001"]["division_code"] == ""
     assert all(row["reason"] for row in report)
     counts = output_counts(result.stdout)
-    assert (counts["unplaced"], counts["in the enclosing area"], counts["by name"]) == (1, 2, 2)
+    assert (counts["unplaced"], counts["in the enclosing area"], counts["by name"]) == (1, 3, 2)
     assert counts["report"] == len(report)
 
 

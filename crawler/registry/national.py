@@ -192,8 +192,12 @@ def place(site_id: str, name: str, authority: str) -> tuple[Division | None, str
             return division, division.tier, "name", ""
     else:
         division, reason = find_by_name(text, code[:2], tier, code)
-        if division is None:  # 儋州 469003 (county) is now a city, 桑日县 carries 山南's city code
-            division, _ = find_by_name(text, code[:2], "", code)
+        if division is None:
+            # 桑日县 carries 山南's old city code; 儋州 469003 (a county) is now a city — but a
+            # site naming only the area enclosing its code (上海化学工业区 310123) is `parent`
+            other, _ = find_by_name(text, code[:2], "", code)
+            if other and other.code not in (code[:4] + "00", code[:2] + "0000"):
+                division = other
         if division:
             return division, division.tier, "name", ""
     for parent in (code[:4] + "00", code[:2] + "0000"):
