@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlite_utils
@@ -51,18 +52,24 @@ def big_document():
 
 
 @pytest.fixture(scope="module")
-def site(crawled, big_document, tmp_path_factory):
+def large_document():
+    """16 MB, as a scanned report's PDF may be."""
+    return os.urandom(16_000_000)
+
+
+@pytest.fixture(scope="module")
+def site(crawled, big_document, large_document, tmp_path_factory):
     folder = tmp_path_factory.mktemp("limits")
     db = folder / "archive.db"
     with sqlite3.connect(crawled["db"]) as source, sqlite3.connect(db) as copy:
         source.backup(copy)
     archive = sqlite_utils.Database(db)
-    sha256 = store_blob(archive, big_document)
+    big, large = store_blob(archive, big_document), store_blob(archive, large_document)
     archive.conn.commit()
     archive.conn.close()
     process, base = start_datasette(db)
     yield {"base": base, "db": f"{base}/{db.stem}", "pid": datasette_pid(process), "path": db,
-           "big_sha256": sha256}
+           "big_sha256": big, "large_sha256": large}
     stop(process)
 
 
@@ -119,6 +126,23 @@ def test_archived_copy_is_whole_beyond_the_limit(site, big_document):
     """Our own read of one archived document is not cut by the visitors' limits."""
     status, body, _ = fetch(f"{site['base']}/-/archived/{site['big_sha256']}")
     assert status == 200 and body == big_document
+
+
+def test_archived_copies_are_streamed(site, large_document):
+    """Eight slow clients reading a 16 MB archived document at once: the server holds a
+    chunk for each, not the document (compressed and inflated) for each."""
+    url = f"{site['base']}/-/archived/{site['large_sha256']}"
+
+    def read_slowly(_):
+        with urllib.request.urlopen(url, timeout=120) as response:
+            first = response.read(1 << 16)
+            time.sleep(1)
+            return first + response.read()
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(read_slowly, range(8)))
+    assert all(body == large_document for body in bodies)
+    assert memory_kb(site["pid"]) < PEAK_KB, f"peak {memory_kb(site['pid'])} kB"
 
 
 def test_facets_per_page_are_bounded(site):

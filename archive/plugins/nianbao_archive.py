@@ -4,7 +4,8 @@ report page, and the limits that keep one request from exhausting the server.
 - `escape_fts`, which Datasette applies to every `?_search=`, is replaced by the
   CJK-aware one of archive.search (registered last, so it wins over Datasette's own);
 - /-/archived/<sha256> returns an archived document's raw bytes, decompressed, with
-  the content type it was served with, sandboxed so a portal's scripts cannot run here;
+  the content type it was served with, sandboxed so a portal's scripts cannot run here,
+  a chunk at a time (incremental blob reads);
 - the reports row page gets the report's tables in the shape of the form;
 - a facet asked for twice (a default facet of metadata.json also in `?_facet=`) is
   computed once: Datasette 0.65 runs both, each a full count over the search's matches;
@@ -12,7 +13,7 @@ report page, and the limits that keep one request from exhausting the server.
   COLUMN_LIMIT columns (SQLite's own limits: zeroblob(1e9) fails at once instead of
   being built, rendered and sent), and a query stops when its rows exceed RESULT_LIMIT
   characters or bytes: the SQL time limit bounds the query, not what Python holds and
-  renders of its result. Our own reads of one stored document lift both;
+  renders of its result. Our own read of a report's text lifts both;
 - the table pages of `blobs` and `parses` leave out their stored bytes unless asked
   (`_col=`): a page of them would pass the limits (the bytes are served whole at
   /-/archived/<sha256>);
@@ -40,10 +41,11 @@ COLUMN_LIMIT = 64  # columns of a result (our widest table has 26): with VALUE_L
 # byte or a Chinese character as up to 6 (\u escapes) and the encoder holds ~5x its output while
 # building it, so 4M -> at most 24 MB of JSON and ~130 MB at the peak
 RESULT_LIMIT = 4_000_000
-STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one archived document whole
+STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one report's text whole
 MAX_FACETS = 8
 STORED_BYTES = {"blobs": "content", "parses": "result"}  # left out of these tables' pages by default
 WHOLE_DOCUMENTS = {"body", *STORED_BYTES.values()}  # columns never faceted
+CHUNK = 1 << 20  # an archived document is sent this many bytes at a time
 
 
 _load_facet_configs = facets.load_facet_configs
@@ -103,7 +105,7 @@ def hide_database_file(action, table, column, database, trigger):
 
 @contextmanager
 def whole_values(conn):
-    """Our own reads of one stored document (its bytes, a report's text): the limits set
+    """Our own read of one stored document (a report's text on its page): the limits set
     for visitors' queries lifted, restored after."""
     length = conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, STORED_VALUE_LIMIT)
     row_factory, conn.row_factory = conn.row_factory, sqlite3.Row
@@ -167,24 +169,45 @@ def asgi_wrapper(datasette):
     return wrap
 
 
-def _archived_document(conn, sha256: str):
-    with whole_values(conn):
-        return conn.execute(
-            "select b.content, b.compression, (select content_type from documents d "
-            "where d.sha256 = b.sha256 limit 1) from blobs b where b.sha256 = ?", [sha256]).fetchone()
+def _archived_head(conn, sha256: str):
+    """(rowid, compression, content type, stored length) of an archived document, or None."""
+    return conn.execute(
+        "select b.rowid, b.compression, (select content_type from documents d where d.sha256 = b.sha256 "
+        "limit 1), length(b.content) from blobs b where b.sha256 = ?", [sha256]).fetchone()
 
 
-async def archived(request, datasette):
+def _stored_chunk(conn, rowid: int, offset: int) -> bytes:
+    with conn.blobopen("blobs", "content", rowid, readonly=True) as blob:
+        blob.seek(offset)
+        return blob.read(CHUNK)
+
+
+async def archived(request, send, datasette):
+    """The document's bytes, read and decompressed a chunk at a time as the client takes
+    them: a large document held whole, by many requests at once, would fill the memory."""
     sha256 = request.url_vars["sha256"]
     for database in datasette.databases.values():
         if not await database.table_exists("blobs"):
             continue
-        row = await database.execute_fn(lambda conn: _archived_document(conn, sha256))
-        if row:
-            content = zlib.decompress(row[0]) if row[1] == "zlib" else row[0]
-            return Response(content, content_type=row[2] or "application/octet-stream", headers={
-                "Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"})
-    raise NotFound(f"nothing archived under {sha256}")
+        head = await database.execute_fn(lambda conn: _archived_head(conn, sha256))
+        if head:
+            break
+    else:
+        raise NotFound(f"nothing archived under {sha256}")
+    rowid, compression, content_type, length = head
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"content-type", (content_type or "application/octet-stream").encode("latin-1", "replace")),
+        (b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]})
+    inflate = zlib.decompressobj() if compression == "zlib" else None
+    for offset in range(0, length or 0, CHUNK):
+        chunk = await database.execute_fn(lambda conn, offset=offset: _stored_chunk(conn, rowid, offset))
+        while chunk:
+            if inflate is None:
+                piece, chunk = chunk, b""
+            else:  # at most CHUNK of output at a time: a chunk of zeros inflates a thousandfold
+                piece, chunk = inflate.decompress(chunk, CHUNK), inflate.unconsumed_tail
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": inflate.flush() if inflate else b"", "more_body": False})
 
 
 def connected_databases(datasette) -> list[dict]:
