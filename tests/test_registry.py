@@ -313,6 +313,19 @@ def test_import_refuses_malformed_files(tmp_path, make, message):
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 
+def test_import_refuses_a_malformed_central_sheet(tmp_path):
+    sites = write_sites(tmp_path / "sites.csv", SMALL_SITES[:2])
+    renamed = write_central(tmp_path / "renamed.xlsx", [("教育部", "http://www.moe.gov.cn/")])
+    book = openpyxl.load_workbook(renamed)
+    book.active["B1"] = "网址"
+    book.save(renamed)
+    for central, message in [(written(tmp_path / "c.xlsx", b"Organ,Url\n"), "not an .xlsx workbook"),
+                             (renamed, "header is Organ,网址, expected Organ,Url")]:
+        result, out, _ = import_registry(tmp_path, [sites], "--central", central, "--no-hand")
+        assert result.returncode != 0 and not out.exists()
+        assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
 # --- import of the real official site database (../shared) --------------------------------
 
 @pytest.fixture(scope="module")
