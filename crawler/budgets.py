@@ -27,16 +27,16 @@ def role(request) -> str:
     return ROLES.get(getattr(request.callback, "__name__", ""), "")
 
 
-def stopped(stats, request: Request, budget: str, reason: str) -> list[FailureItem]:
+def stopped(stats, request: Request, budget: str, url: str, reason: str) -> list[FailureItem]:
     """Count `request` as stopped by `budget`; the portal's first stop by that budget
-    gives the failure to record."""
+    gives the failure to record, for `url` (what the budget cut short)."""
     portal_id = request.cb_kwargs.get("portal_id", "")
     count(stats, portal_id, "budget_hits")
     key = f"portal/{portal_id}/budget/{budget}"
     if stats.get_value(key):
         return []
     stats.set_value(key, reason)
-    return [FailureItem(request.url, portal_id, "budget", reason)]
+    return [FailureItem(url, portal_id, "budget", reason)]
 
 
 class ListingBudgets:
@@ -81,14 +81,15 @@ class ListingBudgets:
             else:
                 yield output
 
-    def refusal(self, output, depth: int, walk: str | None) -> tuple[str, str] | None:
-        """(budget, reason) if a budget stops `output`, else None. A listing request
-        let through counts in its walk (a new one if `walk` is None) and its portal."""
+    def refusal(self, output, depth: int, walk: str | None) -> tuple[str, str, str] | None:
+        """(budget, URL cut short, reason) if a budget stops `output`, else None. A
+        listing request let through counts in its walk (a new one if `walk` is None, the
+        walk named by its first page) and its portal."""
         if not isinstance(output, Request) or role(output) not in ("discovery", "listing"):
             return None
         if depth > self.depth:
-            return "depth", (f"{output.url} is {depth} hops from the registry's address, beyond "
-                             f"NIANBAO_CRAWL_DEPTH={self.depth}")
+            return "depth", output.url, (f"{output.url} is {depth} hops from the registry's address, "
+                                         f"beyond NIANBAO_CRAWL_DEPTH={self.depth}")
         if role(output) == "discovery":
             return None
         walk = output.meta.setdefault("nianbao_walk", walk or output.url)
@@ -96,14 +97,14 @@ class ListingBudgets:
         if output.url in pages:
             return None  # asked for again: the duplicate filter drops it
         if len(pages) >= self.walk_pages:
-            return "walk", (f"the listing pages from {walk} go on past {self.walk_pages} pages "
-                            f"(NIANBAO_WALK_PAGES={self.walk_pages}): {output.url} and the pages "
-                            f"after it not fetched")
+            return "walk", walk, (f"the listing pages from {walk} go on past {self.walk_pages} pages "
+                                  f"(NIANBAO_WALK_PAGES={self.walk_pages}): {output.url} and the pages "
+                                  f"after it not fetched")
         portal_id = output.cb_kwargs.get("portal_id", "")
         if self.listings.get(portal_id, 0) >= self.portal_pages:
-            return "portal", (f"the portal has more than {self.portal_pages} listing pages "
-                              f"(NIANBAO_PORTAL_LISTING_PAGES={self.portal_pages}): {output.url} "
-                              f"and its further listing pages not fetched")
+            return "portal", output.url, (f"the portal has more than {self.portal_pages} listing pages "
+                                          f"(NIANBAO_PORTAL_LISTING_PAGES={self.portal_pages}): "
+                                          f"{output.url} and its further listing pages not fetched")
         pages.add(output.url)
         self.listings[portal_id] = self.listings.get(portal_id, 0) + 1
         return None
@@ -135,7 +136,7 @@ class TimeBudgetHandler(HTTP11DownloadHandler):
                 reason = (f"the portal's crawl reached {(now - started).total_seconds():.1f} s, beyond "
                           f"NIANBAO_PORTAL_SECONDS={self.seconds:g}: {request.url} and its further "
                           f"requests not made")
-                request.errback = recording(stopped(self.stats, request, "time", reason))
+                request.errback = recording(stopped(self.stats, request, "time", request.url, reason))
                 raise IgnoreRequest(reason)
         return await super().download_request(request)
 
