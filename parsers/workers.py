@@ -133,6 +133,7 @@ class WorkerPool:
 
     def submit(self, fn, *args) -> Future:
         outcome: Future = Future()
+        outcome.set_running_or_notify_cancel()  # it gets an answer: cancelling it (asyncio does) is refused
         with self.lock:
             executor = self.executor
             try:
