@@ -131,6 +131,51 @@ TABLES = {
         },
         {"pk": "id", "foreign_keys": [("portal_id", "portals", "id")]},
     ),
+    # a crawl run across the processes that worked on it (a run killed and resumed with
+    # the same JOBDIR is one run): `finished` only once every portal of it was walked to
+    # the end with nothing lost; `incomplete` with the reason otherwise, and while running
+    "runs": (
+        {"id": str, "started_at": str, "finished_at": str, "status": str, "reason": str,
+         "processes": int},
+        {"pk": "id"},
+    ),
+    # a portal of a run: `done` once all its requests ended and their items are stored
+    # (a resumed run walks only the portals not done), with the crawls row of that walk
+    "run_portals": (
+        {"run_id": str, "portal_id": str, "status": str, "done_at": str, "crawl_id": int},
+        {"pk": ("run_id", "portal_id"),
+         "foreign_keys": [("run_id", "runs", "id"), ("portal_id", "portals", "id"), ("crawl_id", "crawls", "id")]},
+    ),
+    # coverage accounting, derived whole by archive.coverage.refresh (see there)
+    "coverage_deadlines": (
+        {"rule": str, "kind": str, "first_year": int, "last_year": int, "month": int, "day": int,
+         "article": str, "text": str, "sources": str},
+        {"pk": "rule"},
+    ),
+    "coverage_portals": (
+        {"portal_id": str, "name": str, "level": str, "tier": str, "province": str, "division_code": str,
+         "parent_code": str, "column_status": str, "column_reason": str, "listings_seen": int,
+         "reports_found": int, "failed": int, "last_crawl_id": int, "last_crawl": str, "reports": int,
+         "bodies": int, "first_year": int, "last_year": int, "reports_per_year": str,
+         "years_published": int, "years_without": int, "refreshed_at": str},
+        {"pk": "portal_id", "foreign_keys": [("portal_id", "portals", "id"), ("last_crawl_id", "crawls", "id")]},
+    ),
+    "coverage_body_years": (
+        {"body_id": str, "year": int, "portal_id": str, "name": str, "level": str, "province": str,
+         "division_code": str, "kind": str, "kind_basis": str, "status": str, "report_id": int, "reports": int,
+         "published": str, "published_from": str, "deadline": str, "deadline_rule": str, "timeliness": str,
+         "days_late": int},
+        {"pk": ("body_id", "year"),
+         "foreign_keys": [("portal_id", "portals", "id"), ("report_id", "reports", "id"),
+                          ("deadline_rule", "coverage_deadlines", "rule")]},
+    ),
+    "coverage_province_years": (
+        {"province": str, "level": str, "year": int, "portals": int, "portals_published": int, "bodies_due": int,
+         "published": int, "missing": int, "not_found": int, "unreachable": int, "not_crawled": int,
+         "not_due": int, "on_time": int, "late": int, "no_deadline": int, "date_unknown": int,
+         "share_published": float, "share_on_time": float},
+        {"pk": ("province", "level", "year")},
+    ),
 }
 
 INDEXES = [
@@ -162,6 +207,14 @@ INDEXES = [
     ("appeals_table", ["year"], False),
     ("failures", ["portal_id"], False),
     ("crawls", ["portal_id"], False),
+    ("run_portals", ["portal_id"], False),
+    ("coverage_portals", ["province", "level"], False),
+    ("coverage_portals", ["column_status"], False),
+    ("coverage_body_years", ["province", "level", "year"], False),
+    ("coverage_body_years", ["status"], False),
+    ("coverage_body_years", ["timeliness"], False),
+    ("coverage_body_years", ["portal_id"], False),
+    ("coverage_body_years", ["report_id"], False),
 ]
 
 VIEWS = {

@@ -254,5 +254,5 @@ def record_failure(db: sqlite_utils.Database, *, portal_id: str, url: str, stage
     )
 
 
-def record_crawl(db: sqlite_utils.Database, stats: dict) -> None:
-    db["crawls"].insert(stats)
+def record_crawl(db: sqlite_utils.Database, stats: dict) -> int:
+    return db["crawls"].insert(stats).last_pk

@@ -1,10 +1,10 @@
-"""A duplicate filter that forgets between runs.
+"""A duplicate filter that forgets between processes.
 
 With JOBDIR, Scrapy's own filter remembers every request ever scheduled, so a
 request that was in flight when the process was killed is never made again and what
-it would have found is lost. This one remembers only the current run: a resumed crawl
-walks the listings again, and the archive (SkipArchivedReports) keeps it from
-fetching reports it already holds.
+it would have found is lost. This one remembers only the current process: a resumed
+run walks again the portals not done (crawler/frontier.py), and the archive
+(SkipArchivedReports) keeps it from fetching reports it already holds.
 """
 from scrapy.dupefilters import RFPDupeFilter
 

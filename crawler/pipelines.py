@@ -5,15 +5,18 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
+from scrapy import signals
 from scrapy.exceptions import NotConfigured, UsageError
 
-from archive import store
+from archive import coverage, runs, store
 from archive.db import ArchiveError, open_archive
+from crawler.frontier import Frontier, incomplete_reason
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.stats import count, portal_counts
 from parsers.workers import Limits, ParseFailed, WorkerPool, one_line
 
 logger = logging.getLogger(__name__)
+PROGRESS_INTERVAL = 1.0  # seconds between two records of the portals walked to the end
 
 
 class ParsePipeline:
@@ -68,7 +71,9 @@ class ParsePipeline:
 
 
 class ArchivePipeline:
-    """Store documents, their parses and the crawl's bookkeeping in the SQLite archive.
+    """Store documents, their parses and the crawl's bookkeeping in the SQLite archive:
+    the run (archive/runs.py) and each portal's yield (`crawls`), recorded with the
+    portal `done` as soon as the Frontier finds it walked to the end.
 
     All writes go through one writer thread that owns the connection: SQLite does its
     work outside the GIL, so the crawl goes on while it writes, and items are stored in
@@ -79,6 +84,7 @@ class ArchivePipeline:
         self.crawler = crawler
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive")
+        crawler.signals.connect(self.spider_closed, signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -96,11 +102,15 @@ class ArchivePipeline:
             raise UsageError(f"cannot open the archive: {error}", print_help=False) from error
 
     def open_spider(self):
-        self.writer.submit(self._open).result()
+        self.frontier = self.crawler.get_spider_middleware(Frontier)
+        self.frontier.done |= self.writer.submit(self._open).result()
+        self.progress = asyncio.get_event_loop().create_task(self._record_progress())
 
-    def _open(self):
+    def _open(self) -> set[str]:
         self.db = open_archive(self.path)
-        store.upsert_portals(self.db, self.crawler.spider.portals)
+        with self.db.conn:
+            store.upsert_portals(self.db, self.crawler.spider.portals)
+            return runs.start_run(self.db, self.frontier.run_id, [portal["id"] for portal in self.crawler.spider.portals])
 
     async def process_item(self, item):
         is_new = await asyncio.wrap_future(self.writer.submit(self._store, item))
@@ -142,17 +152,49 @@ class ArchivePipeline:
                                                 for document in report.documents})
         return is_new
 
-    def close_spider(self):
-        stats = self.crawler.stats
-        finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        crawls = [{"portal_id": portal["id"], "started_at": self.started_at, "finished_at": finished_at,
-                   **portal_counts(stats, portal["id"])}
-                  for portal in self.crawler.spider.portals]
-        self.writer.submit(self._close, crawls).result()
-        self.writer.shutdown()
+    async def _record_progress(self):
+        """Every second, the portals walked to the end: done, with their yield."""
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            try:
+                await asyncio.wrap_future(self.writer.submit(self._record_portals, self._yields(self.frontier.settle()), True))
+            except Exception as error:
+                self.frontier.lose("progress not recorded", None)
+                logger.error("run %s: progress not recorded: %s", self.frontier.run_id, error)
 
-    def _close(self, crawls: list[dict]) -> None:
+    def _yields(self, portal_ids) -> list[dict]:
+        finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return [{"portal_id": portal_id, "started_at": self.started_at, "finished_at": finished_at,
+                 **portal_counts(self.crawler.stats, portal_id)} for portal_id in portal_ids]
+
+    def _record_portals(self, crawls: list[dict], done: bool) -> None:
         with self.db.conn:
             for crawl in crawls:
-                store.record_crawl(self.db, crawl)
+                crawl_id = store.record_crawl(self.db, crawl)
+                if done:
+                    runs.portal_done(self.db, self.frontier.run_id, crawl["portal_id"], crawl_id)
+
+    def spider_closed(self, spider, reason):
+        """End the run's process: the portals it walked to the end are done; those it
+        walked in part keep their yield only; the run says why it is incomplete, if so."""
+        self.progress.cancel()
+        lost = incomplete_reason(self.crawler.stats, reason)
+        done = self.frontier.settle()
+        if not lost:  # portals without any request to make (nothing in the registry) are done too
+            done += [portal["id"] for portal in spider.portals
+                     if portal["id"] not in self.frontier.done and portal["id"] not in done]
+        partial = sorted(self.frontier.walking | self.frontier.lost_portals)
+        status, why = self.writer.submit(self._end, self._yields(done), self._yields(partial), lost).result()
+        self.writer.shutdown()
+        self.crawler.stats.set_value("nianbao/run", self.frontier.run_id)
+        self.crawler.stats.set_value("nianbao/run_status", status)
+        self.crawler.stats.set_value("nianbao/run_reason", why)
+
+    def _end(self, done: list[dict], partial: list[dict], lost: str) -> tuple[str, str]:
+        self._record_portals(done, True)
+        self._record_portals(partial, False)
+        with self.db.conn:
+            result = runs.end_run(self.db, self.frontier.run_id, lost)
+        coverage.refresh(self.db)
         self.db.close()
+        return result

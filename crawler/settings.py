@@ -80,12 +80,20 @@ LOG_LEVEL = "INFO"
 COMMANDS_MODULE = "crawler.commands"
 
 # Incremental and resumable crawls: reports already archived (same listing title
-# and date) are not fetched again; NIANBAO_REFETCH=True fetches everything. The
-# duplicate filter forgets between runs so that a crawl resumed from JOBDIR walks
-# the listings again instead of losing what was in flight when it was killed.
+# and date) are not fetched again; NIANBAO_REFETCH=True fetches everything.
+# A run's progress is kept in the archive, portal by portal (crawler/frontier.py), and
+# its request queue in memory whatever JOBDIR says (Scrapy's disk queues do not survive
+# a kill). JOBDIR, or NIANBAO_RUN=<name>, names the run: the same command resumes it,
+# walking again the portals not done; the duplicate filter forgets between processes.
 NIANBAO_REFETCH = False
-SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipArchivedReports": 950, "crawler.budgets.ListingBudgets": 600}
+NIANBAO_RUN = ""
+SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipArchivedReports": 950, "crawler.budgets.ListingBudgets": 600,
+                      "crawler.frontier.Frontier": 50}
 DUPEFILTER_CLASS = "crawler.dupefilter.RunOnlyDupeFilter"
+SCHEDULER = "crawler.frontier.RunScheduler"
+# spider.state is not used, and a process killed while writing its file in JOBDIR would
+# break every later start
+EXTENSIONS = {"scrapy.extensions.spiderstate.SpiderState": None}
 
 # Crawl budgets (crawler/budgets.py): how far one portal's crawl may go. A request beyond
 # a budget is not made; the portal's first stop by each budget is a `failures` row (stage

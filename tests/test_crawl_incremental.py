@@ -9,21 +9,7 @@ import pytest
 
 from conftest import BIN, REPO, run_crawl
 from nianbao.sample_portals.server import write_registry
-
-
-def snapshot(db) -> dict:
-    """What the archive holds, independent of row ids and fetch times."""
-    conn = sqlite3.connect(db)
-    try:
-        return {
-            "documents": sorted(conn.execute("select url, role, report_url, sha256 from documents")),
-            "reports": sorted(conn.execute("select url, year, format, check_status, source_url from reports")),
-            "cells": sorted(conn.execute(
-                "select r.url, c.code, c.value from cells c join reports r on r.id = c.report_id")),
-            "skipped": sorted(conn.execute("select url, reason from skipped")),
-        }
-    finally:
-        conn.close()
+from resume_series import count_reports, differences, runs, snapshot
 
 
 def latest_yield(db) -> dict:
@@ -42,16 +28,6 @@ def registry(tmp_path, sample_portals):
     return path
 
 
-@pytest.fixture
-def reference(crawled):
-    return snapshot(crawled["db"])
-
-
-def sample_only(snap: dict) -> dict:
-    """The crawled fixture also holds an unreachable portal; compare sample portals only."""
-    return {key: [row for row in rows if "/sample" not in str(row)] for key, rows in snap.items()}
-
-
 def test_recrawl_fetches_listings_but_not_archived_reports(tmp_path, registry):
     db = tmp_path / "archive.db"
     assert run_crawl(registry, db).returncode == 0
@@ -63,6 +39,8 @@ def test_recrawl_fetches_listings_but_not_archived_reports(tmp_path, registry):
         assert row["listings_seen"] >= 2, portal_id
         assert row["reports_new"] == 0, portal_id
         assert row["reports_unchanged"] >= 1, portal_id
+    # without JOBDIR each crawl is a run of its own
+    assert [status for _, status, _, _ in runs(db)] == ["finished", "finished"]
 
 
 def test_refetch_setting_fetches_everything_again(tmp_path, registry):
@@ -74,35 +52,16 @@ def test_refetch_setting_fetches_everything_again(tmp_path, registry):
     assert all(row["reports_unchanged"] == 0 for row in latest_yield(db).values())
 
 
-def count_reports(db) -> int:
-    try:
-        conn = sqlite3.connect(db, timeout=1)
-    except sqlite3.Error:
-        return 0
-    try:
-        return conn.execute("select count(*) from reports").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-    finally:
-        conn.close()
-
-
-def differences(one: dict, two: dict) -> dict:
-    """What one snapshot has that the other lacks, table by table."""
-    return {table: {"only_first": sorted(set(one[table]) - set(two[table]))[:5],
-                    "only_second": sorted(set(two[table]) - set(one[table]))[:5]}
-            for table in one if one[table] != two[table]}
-
-
 @pytest.mark.parametrize("kill", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_crawl_killed_and_resumed_ends_like_an_uninterrupted_one(tmp_path, registry, kill):
     uninterrupted, resumed, jobdir = tmp_path / "one.db", tmp_path / "two.db", tmp_path / "job"
     assert run_crawl(registry, uninterrupted).returncode == 0
     slow = ["-s", f"JOBDIR={jobdir}", "-s", "DOWNLOAD_DELAY=0.4", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
+    log = (tmp_path / "killed.log").open("w")  # a file: a killed crawl's parse workers may outlive it
     process = subprocess.Popen(
         [str(BIN / "scrapy"), "crawl", "portals", "-a", f"registry={registry}", "-s", f"NIANBAO_DB={resumed}",
          "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "NIANBAO_ALLOW_LOOPBACK=True", *slow],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=log, env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     deadline = time.monotonic() + 120
     while count_reports(resumed) < 4 and time.monotonic() < deadline and process.poll() is None:
@@ -110,8 +69,17 @@ def test_crawl_killed_and_resumed_ends_like_an_uninterrupted_one(tmp_path, regis
     assert process.poll() is None, "the crawl ended before it could be killed"
     process.send_signal(kill)
     process.wait(timeout=60)
+    log.close()
+    killed_log = (tmp_path / "killed.log").read_text()
     partial = count_reports(resumed)
     assert 0 < partial < len(snapshot(uninterrupted)["reports"])
+    if kill == signal.SIGTERM:  # Scrapy closes the spider ("shutdown"): the run says it is incomplete
+        assert process.returncode == 1, killed_log[-2000:]
+        assert "crawl: incomplete:" in killed_log and "interrupted (shutdown)" in killed_log
+        [(run_id, status, reason, _)] = runs(resumed)
+        assert status == "incomplete" and "interrupted (shutdown)" in reason
     result = run_crawl(registry, resumed, "-s", f"JOBDIR={jobdir}")
     assert result.returncode == 0, result.stderr[-2000:]
+    assert [status for _, status, _, _ in runs(resumed)] == ["finished"]
     assert not differences(snapshot(resumed), snapshot(uninterrupted)), result.stderr[-3000:]
+
