@@ -13,7 +13,7 @@ from collections import deque
 
 import click
 
-from archive import search, store
+from archive import coverage, search, store
 from archive.db import open_archive
 from parsers.workers import Limits, ParseFailed, WorkerPool
 
@@ -67,6 +67,7 @@ def reparse(path: str, progress: bool = True, workers: int | None = None, limits
     ).fetchall()
     reparse_documents(db, documents, progress, workers, limits)
     search.optimize(db)
+    coverage.refresh(db)
     db.close()
     return len(documents)
 
