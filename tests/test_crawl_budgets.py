@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
+
 from archive.db import open_archive
 from conftest import crawl_command, one_portal_registry, run_crawl, serve
 from nianbao.sample_portals.server import SAMPLE_PORTALS, SamplePortalHandler, base_url, start_server
@@ -55,12 +57,12 @@ def archive(db):
     return connection
 
 
-def budget_failures(db, portal_id: str = "p") -> list[sqlite3.Row]:
+def budget_failures(db, portal_id: str) -> list[sqlite3.Row]:
     return archive(db).execute("select url, error from failures where stage = 'budget' and portal_id = ?",
                                [portal_id]).fetchall()
 
 
-def budget_hits(db, portal_id: str = "p") -> int:
+def budget_hits(db, portal_id: str) -> int:
     return archive(db).execute("select budget_hits from crawls where portal_id = ?", [portal_id]).fetchone()[0]
 
 
@@ -97,20 +99,6 @@ def trs_portal(announced: int, delay: float = 0.0):
         server.shutdown()
 
 
-def test_page_announcing_ten_million_pages_walks_the_budget(tmp_path):
-    with trs_portal(10_000_000) as (base, listings):
-        db = tmp_path / "archive.db"
-        registry = one_portal_registry(tmp_path, f"{base}/pingtan/", f"{base}{TRS_COLUMN}index.htm")
-        result = run_crawl(registry, db, "-s", "NIANBAO_WALK_PAGES=5", timeout=60)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(listings) == sorted(f"{TRS_COLUMN}index{suffix}.htm" for suffix in ["", "_1", "_2", "_3", "_4"])
-    assert reports(db) == manifest_reports(base, "pingtan")  # both real pages' reports
-    ((url, error),) = budget_failures(db)  # the column cut short, the first page not fetched
-    assert url == f"{base}{TRS_COLUMN}index.htm" and f"{TRS_COLUMN}index_5.htm " in error
-    assert "NIANBAO_WALK_PAGES=5" in error and "\n" not in error
-    assert budget_hits(db) >= 1
-
-
 @contextmanager
 def generated_columns():
     """Columns /<name>/index.htm whose every page, made when asked for, announces 99999
@@ -141,31 +129,6 @@ def generated_columns():
         yield base_url(server), listings
     finally:
         server.shutdown()
-
-
-def test_pages_each_announcing_99999_pages_are_bounded_per_walk_and_per_portal(tmp_path):
-    """Portal `p`: one column, stopped by the walk budget. Portal `q`: three columns,
-    stopped by the portal's listing-page budget, which counts them together."""
-    with generated_columns() as (base, listings):
-        registry = tmp_path / "registry.csv"
-        registry.write_text("id,name,level,province,homepage,column_urls\n"
-                            f"p,样例县,county,福建省,{base}/,{base}/p/index.htm\n"
-                            f"q,样例市,city,福建省,{base}/,{base}/q1/index.htm {base}/q2/index.htm {base}/q3/index.htm\n",
-                            encoding="utf-8")
-        db = tmp_path / "archive.db"
-        result = run_crawl(registry, db, "-s", "NIANBAO_WALK_PAGES=4", "-s", "NIANBAO_PORTAL_LISTING_PAGES=6",
-                           timeout=60)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(path for path in listings if path.startswith("/p/")) == \
-        ["/p/index.htm", "/p/index_1.htm", "/p/index_2.htm", "/p/index_3.htm"]
-    assert len([path for path in listings if path.startswith("/q")]) == 6
-    assert len(listings) == len(set(listings)) == 10  # no page asked for twice
-    (walk,) = budget_failures(db, "p")
-    assert "NIANBAO_WALK_PAGES=4" in walk["error"]
-    assert any("NIANBAO_PORTAL_LISTING_PAGES=6" in failure["error"] for failure in budget_failures(db, "q"))
-    assert len(budget_failures(db, "q")) <= 2  # once per budget, however many requests it stopped
-    assert reports(db) == {f"{base}/{column}/report.htm" for column in ("p", "q1", "q2", "q3")}
-    assert budget_hits(db, "p") >= 1 and budget_hits(db, "q") >= len(budget_failures(db, "q"))
 
 
 @contextmanager
@@ -204,29 +167,6 @@ def endless_chains():
         server.shutdown()
 
 
-def test_endless_next_page_chain_is_bounded_by_walk_and_depth(tmp_path):
-    """Portal `walk` starts at its column: page N is N hops deep and the 7th page would
-    overflow the walk. Portal `deep` is found from its homepage, one hop more: its 6th
-    page would be 7 hops deep."""
-    with endless_chains() as (base, listings):
-        registry = tmp_path / "registry.csv"
-        registry.write_text("id,name,level,province,homepage,column_urls\n"
-                            f"walk,样例县,county,福建省,{base}/walk/,{base}/walk/list/0.htm\n"
-                            f"deep,样例市,city,福建省,{base}/deep/,\n", encoding="utf-8")
-        db = tmp_path / "archive.db"
-        result = run_crawl(registry, db, "-s", "NIANBAO_WALK_PAGES=6", "-s", "NIANBAO_CRAWL_DEPTH=6", timeout=60)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(path for path in listings if path.startswith("/walk/")) == [f"/walk/list/{n}.htm" for n in range(6)]
-    assert sorted(path for path in listings if path.startswith("/deep/")) == [f"/deep/list/{n}.htm" for n in range(6)]
-    ((url, error),) = budget_failures(db, "walk")
-    assert url == f"{base}/walk/list/0.htm" and "/walk/list/6.htm " in error and "NIANBAO_WALK_PAGES=6" in error
-    ((url, error),) = budget_failures(db, "deep")
-    assert url == f"{base}/deep/list/6.htm" and "NIANBAO_CRAWL_DEPTH=6" in error and "7 hops" in error
-    assert reports(db) == {f"{base}/walk/report.htm", f"{base}/deep/report.htm"}
-    skipped = archive(db).execute("select count(*) from skipped").fetchone()[0]
-    assert skipped == 10  # the notices of the pages walked: nothing listed was lost
-
-
 @contextmanager
 def jcms_portal(total: int):
     """The jcms sample portal (a real Hanweb column: six records in the page, three more
@@ -261,16 +201,87 @@ def jcms_portal(total: int):
         server.shutdown()
 
 
-def test_jcms_datastore_announcing_a_huge_total_is_clamped(tmp_path):
-    with jcms_portal(10_000_000) as (base, column, groups):
-        db = tmp_path / "archive.db"
-        result = run_crawl(one_portal_registry(tmp_path, f"{base}/jcms/", f"{base}{column}"), db,
-                           "-s", "NIANBAO_WALK_PAGES=4", timeout=60)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted(groups) == [7, 13, 19]  # the column page and three groups: four pages
-    ((url, error),) = budget_failures(db)
-    assert url == f"{base}{column}" and "startrecord=25" in error and "NIANBAO_WALK_PAGES=4" in error
-    assert reports(db) == manifest_reports(base, "jcms")  # the real records, the proxy's too
+@pytest.fixture(scope="module")
+def endless(tmp_path_factory):
+    """One crawl of six portals that never end, with small budgets: walks of 4 pages,
+    6 listing pages a portal, 4 hops."""
+    folder = tmp_path_factory.mktemp("endless")
+    with trs_portal(10_000_000) as (trs, trs_pages), generated_columns() as (generated, generated_pages), \
+            endless_chains() as (chains, chain_pages), jcms_portal(10_000_000) as (jcms, jcms_column, groups):
+        registry = folder / "registry.csv"
+        registry.write_text(
+            "id,name,level,province,homepage,column_urls\n"
+            f"trs,平潭,county,福建省,{trs}/pingtan/,{trs}{TRS_COLUMN}index.htm\n"
+            f"p,样例县,county,福建省,{generated}/,{generated}/p/index.htm\n"
+            f"q,样例市,city,福建省,{generated}/,{generated}/q1/index.htm {generated}/q2/index.htm "
+            f"{generated}/q3/index.htm\n"
+            f"walk,样例乡,county,福建省,{chains}/walk/,{chains}/walk/list/0.htm\n"
+            f"deep,样例镇,county,福建省,{chains}/deep/,\n"
+            f"jcms,样例区,county,福建省,{jcms}/jcms/,{jcms}{jcms_column}\n", encoding="utf-8")
+        db = folder / "archive.db"
+        result = run_crawl(registry, db, "-s", "NIANBAO_WALK_PAGES=4", "-s", "NIANBAO_PORTAL_LISTING_PAGES=6",
+                           "-s", "NIANBAO_CRAWL_DEPTH=4", timeout=90)
+    yield {"result": result, "db": db, "trs": trs, "trs_pages": trs_pages, "generated": generated,
+           "generated_pages": generated_pages, "chains": chains, "chain_pages": chain_pages, "jcms": jcms,
+           "jcms_column": jcms_column, "groups": groups}
+
+
+def archived_from(crawl, base: str) -> set[str]:
+    return {url for url in reports(crawl["db"]) if url.startswith(base + "/")}
+
+
+def test_the_crawl_of_endless_portals_ends(endless):
+    assert endless["result"].returncode == 0, endless["result"].stderr[-3000:]
+
+
+def test_page_announcing_ten_million_pages_walks_the_budget(endless):
+    base, db = endless["trs"], endless["db"]
+    assert sorted(endless["trs_pages"]) == sorted(f"{TRS_COLUMN}index{suffix}.htm" for suffix in ["", "_1", "_2", "_3"])
+    assert archived_from(endless, base) == manifest_reports(base, "pingtan")  # both real pages' reports
+    ((url, error),) = budget_failures(db, "trs")  # the column cut short, the first page not fetched
+    assert url == f"{base}{TRS_COLUMN}index.htm" and f"{TRS_COLUMN}index_4.htm " in error
+    assert "NIANBAO_WALK_PAGES=4" in error and "\n" not in error
+    assert budget_hits(db, "trs") >= 1
+
+
+def test_pages_each_announcing_99999_pages_are_bounded_per_walk_and_per_portal(endless):
+    """Portal `p`: one column, stopped by the walk budget. Portal `q`: three columns,
+    stopped by the portal's listing-page budget, which counts them together."""
+    base, db, listings = endless["generated"], endless["db"], endless["generated_pages"]
+    assert sorted(path for path in listings if path.startswith("/p/")) == \
+        ["/p/index.htm", "/p/index_1.htm", "/p/index_2.htm", "/p/index_3.htm"]
+    assert len([path for path in listings if path.startswith("/q")]) == 6
+    assert len(listings) == len(set(listings)) == 10  # no page asked for twice
+    (walk,) = budget_failures(db, "p")
+    assert "NIANBAO_WALK_PAGES=4" in walk["error"]
+    assert any("NIANBAO_PORTAL_LISTING_PAGES=6" in failure["error"] for failure in budget_failures(db, "q"))
+    assert len(budget_failures(db, "q")) <= 2  # once per budget, however many requests it stopped
+    assert archived_from(endless, base) == {f"{base}/{column}/report.htm" for column in ("p", "q1", "q2", "q3")}
+    assert budget_hits(db, "p") >= 1 and budget_hits(db, "q") >= len(budget_failures(db, "q"))
+
+
+def test_endless_next_page_chain_is_bounded_by_walk_and_depth(endless):
+    """Portal `walk` starts at its column: page N is N hops deep and the 5th page would
+    overflow the walk. Portal `deep` is found from its homepage, one hop more: its 5th
+    page would be 5 hops deep."""
+    base, db, listings = endless["chains"], endless["db"], endless["chain_pages"]
+    assert sorted(path for path in listings if path.startswith("/walk/")) == [f"/walk/list/{n}.htm" for n in range(4)]
+    assert sorted(path for path in listings if path.startswith("/deep/")) == [f"/deep/list/{n}.htm" for n in range(4)]
+    ((url, error),) = budget_failures(db, "walk")
+    assert url == f"{base}/walk/list/0.htm" and "/walk/list/4.htm " in error and "NIANBAO_WALK_PAGES=4" in error
+    ((url, error),) = budget_failures(db, "deep")
+    assert url == f"{base}/deep/list/4.htm" and "NIANBAO_CRAWL_DEPTH=4" in error and "5 hops" in error
+    assert archived_from(endless, base) == {f"{base}/walk/report.htm", f"{base}/deep/report.htm"}
+    skipped = archive(db).execute("select count(*) from skipped where portal_id in ('walk', 'deep')").fetchone()[0]
+    assert skipped == 6  # the notices of the pages walked: nothing listed was lost
+
+
+def test_jcms_datastore_announcing_a_huge_total_is_clamped(endless):
+    base, db = endless["jcms"], endless["db"]
+    assert sorted(endless["groups"]) == [7, 13, 19]  # the column page and three groups: four pages
+    ((url, error),) = budget_failures(db, "jcms")
+    assert url == f"{base}{endless['jcms_column']}" and "startrecord=25" in error and "NIANBAO_WALK_PAGES=4" in error
+    assert archived_from(endless, base) == manifest_reports(base, "jcms")  # the real records, the proxy's too
 
 
 def test_slow_portal_stops_at_its_time_budget_while_another_is_archived(tmp_path):
