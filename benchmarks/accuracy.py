@@ -1,6 +1,7 @@
 """Accuracy and wrong figures: every gold report of ../shared, and the variants real exports
-make of them (tests/variants.py: label typos and spaces, one-row （六）, figures split across
-lines, short section 二, collapsed repeated lines), plus the bundled sample-portal pages.
+make of them (tests/variants.py: label typos and spaces, in texts and in the HTML pages, one-row
+（六）, figures split across lines, short section 二, table 三 with its columns reordered, collapsed
+repeated lines), plus the bundled sample-portal pages.
 
 Run `.venv/bin/python benchmarks/accuracy.py [-v]`. For each group it prints `cells right %`,
 `cells wrong: N` (a figure that differs from the gold: worse than a null) and `cells null: N`
@@ -15,7 +16,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from parsers import parse  # noqa: E402
-from variants import base_texts, gold_reports, sample_pages, variants  # noqa: E402
+from variants import base_texts, gold_reports, html_pages, html_variants, sample_pages, variants  # noqa: E402
 
 
 def score(expected: dict, got: dict) -> tuple[int, int, list[str]]:
@@ -59,6 +60,9 @@ def main() -> None:
     for name, text, expected in variants(base_texts(reports)):
         kind = name.split("|", 1)[1].split(":")[0].split("@")[0]
         add(f"variants/{kind}", name, expected, text, "variant.txt")
+    for name, page, expected in html_variants(html_pages(reports + sample_pages())):
+        kind = name.split("|", 1)[1].split(":")[0]
+        add(f"variants/{kind}", name, expected, page, "variant.html")
     print(f"{'group':<28}{'docs':>6}{'cells':>8}{'right %':>10}{'wrong':>7}{'null':>7}")
     for group, (cells, right, null, wrong, docs) in totals.items():
         print(f"{group:<28}{docs:>6}{cells:>8}{100 * right / cells:>9.2f}%{wrong:>7}{null:>7}")

@@ -17,9 +17,9 @@ def _empty(name: str) -> dict:
             "notes": [], "tokens": {}}
 
 
-def _read_tables(items, fmt_text: str, body: str, split_fused: bool = True) -> tuple[str, dict]:
+def _read_tables(items, fmt_text: str, body: str, layout: str = "cells") -> tuple[str, dict]:
     fmt = formats.detect(fmt_text)
-    return fmt, tables.read(items, fmt, body, split_fused)
+    return fmt, tables.read(items, fmt, body, layout)
 
 
 def _score(fmt: str, result: dict) -> float:
@@ -37,8 +37,7 @@ def _tables(text: str, grids: list, body: str) -> tuple[str, dict]:
         options.append(_read_tables(items, label_text, body))
     begin, end = sections.table_span(text)
     region = text[begin:end]
-    options.append(_read_tables(tokens.stream(region), "".join(region.split()), body,
-                                not tokens.one_figure_per_line(region)))
+    options.append(_read_tables(tokens.stream(region), "".join(region.split()), body, tokens.layout(region)))
     usable = [o for o in options if o[0] != "none"]
     if not usable:
         return "none", tables.read([], "none")

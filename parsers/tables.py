@@ -138,6 +138,11 @@ def merged_readings(toks: list[str], n: int) -> list[list[str]]:
     return out
 
 
+def _rows_of(codes) -> str:
+    """The rows (or groups) a run of cells belongs to, for notes: `requests.new`, `appeals.review/appeals.suit_direct`."""
+    return "/".join(dict.fromkeys(c.rsplit(".", 1)[0] for c in codes if c))
+
+
 def _unique(cands: list) -> list:
     return list({tuple(c): None for c in cands})
 
@@ -145,8 +150,8 @@ def _unique(cands: list) -> list:
 class Reader:
     """Collects cells, units, notes and raw tokens while reading one report's tables."""
 
-    def __init__(self, fmt: str, body: str = "", split_fused: bool = True):
-        self.fmt, self.body, self.split_fused = fmt, body, split_fused
+    def __init__(self, fmt: str, body: str = "", layout: str = "cells"):
+        self.fmt, self.body, self.layout = fmt, body, layout
         self.raw: dict[str, str | None] = {c: None for c in formats.codes(fmt)}
         self.notes: list[str] = []
         # codes of a row → (every reading of its pieces, the readings its own arithmetic allows)
@@ -162,10 +167,17 @@ class Reader:
         """Give a row's cells their figures; when the written pieces do not fit the cells one
         to one, every reading of them is kept for the arithmetic to choose (resolve)."""
         vals = _strip(vals)
+        if self.layout == "lossy":  # an empty after the figures may stand for lost ones: not a cell
+            while vals and vals[-1][0] == "E":
+                vals = vals[:-1]
         n = len(codes)
-        row = next(c for c in codes if c).rsplit(".", 1)[0]
+        row = _rows_of(codes)
         if len(vals) >= n and all(kind == "E" for kind, _ in vals[n:]):
             self._assign(codes, [raw for _, raw in vals[:n]])
+            blank = sum(kind == "E" for kind, _ in vals[:n])
+            if blank and self.layout != "cells":
+                self.notes.append(f"{row}: {n - blank} figures for {n} cells, the empty lines among them read "
+                                  "as empty cells")
             return
         while len(vals) > n and vals[-1][0] == "E":
             vals = vals[:-1]
@@ -177,17 +189,18 @@ class Reader:
             toks = [raw for kind, raw in vals if kind == "V"]
             if toks and all(_num(t) is None and t != "无" for t in toks):
                 return  # one dash across the whole row: every cell null
-            fusable = self.split_fused and any(_FUSABLE.fullmatch(t) for t in toks)
+            fusable = self.layout == "cells" and any(_FUSABLE.fullmatch(t) for t in toks)
             cands = readings(toks, n) if fusable else []
             why = f"figures {' '.join(toks)} fused"
             if not cands:
                 if toks:
-                    lossy = "" if self.split_fused else " (the export lost cells)"
+                    lossy = {"cells": "", "lines": " (one figure a line: cells lost)",
+                             "lossy": " (the export dropped repeated lines)"}[self.layout]
                     self.notes.append(f"{row}: {len(toks)} figures ({' '.join(toks)}) for {n} cells{lossy}; "
                                       "left null")
                 return
         if check:
-            if len(vals) < n and self.split_fused:
+            if len(vals) < n and self.layout == "cells":
                 cands += merged_readings(toks, n)
             passing = [c for c in cands if _row_ok(codes, c)]
             if not passing:
@@ -303,7 +316,7 @@ class Reader:
                 choice[k] = list({tuple(p[i]): None for p in best})
         for codes, (every, _, why) in self.pending.items():
             cands = self._anchor(codes, choice[codes])
-            row = next(c for c in codes if c).rsplit(".", 1)[0]
+            row = _rows_of(codes)
             undecided = []
             varies = [len(set(col)) > 1 for col in zip(*every)]
             for j, (code, seen) in enumerate(zip(codes, map(set, zip(*cands)))):
@@ -363,13 +376,13 @@ class Reader:
         return cells, units, {c: r for c, r in self.raw.items() if r is not None}
 
 
-def read(items: list[Item], fmt: str, body: str = "", split_fused: bool = True) -> dict:
-    """cells / units / notes / tokens of a format from one report's item stream.
-    `split_fused` False: the text holds one figure per line, so a short row lost cells, not separators."""
+def read(items: list[Item], fmt: str, body: str = "", layout: str = "cells") -> dict:
+    """cells / units / notes / tokens of a format from one report's item stream, printed in a
+    `layout` of tokens.layout (figures fused only in "cells")."""
     if fmt not in formats.spec()["formats"]:
         return {"cells": {}, "units": {}, "notes": [], "tokens": {}}
     regions = split_regions(items)
-    r = Reader(fmt, body, split_fused)
+    r = Reader(fmt, body, layout)
     r.read_rows("active", regions["active"])
     r.read_rows("requests", regions["requests"], check=True)
     r.read_appeals(regions["appeals"])

@@ -93,14 +93,19 @@ def stream(text: str) -> list[tuple[str, str | None]]:
 
 
 _ONE_FIGURE = re.compile(r"^[|?\t ]*(?:增加|增|减少|减|\+)?\d[\d,]*(?:\.\d+)?(?:万元|元)?[|?\t ]*$", re.M)
-_FIGURE_LINE = re.compile(r"^[^\n\d]*\d", re.M)
+_FIGURE_LINE = re.compile(r"^[^\n\d]*+\d++(?![.、][^\d])", re.M)  # a line holding a figure (not an item number)
 
 
-def one_figure_per_line(text: str) -> bool:
-    """True for a text that prints each table cell on its own line: there a row with too few
-    figures lost cells (a lossy export), it did not fuse them."""
+def layout(text: str) -> str:
+    """How a flattened table prints its cells: "lines" (each figure on its own line: a row with
+    too few figures lost cells, it did not fuse them), "lossy" (so, and no line repeats the one
+    before: an export that collapsed repeated lines, `46 0 0 0 0 0 46` kept as `46 0 46`), or
+    "cells" (rows on one line, or cells fused with no separator)."""
     alone = len(_ONE_FIGURE.findall(text))
-    return alone >= 50 and alone >= 0.8 * len(_FIGURE_LINE.findall(text))
+    if alone < 20 or alone < 0.8 * len(_FIGURE_LINE.findall(text)):
+        return "cells"
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
+    return "lines" if any(a == b for a, b in zip(lines, lines[1:])) else "lossy"
 
 
 @lru_cache(maxsize=8192)

@@ -222,6 +222,49 @@ def short_active(text: str, gold: dict) -> tuple[str, dict] | None:
     return new, cells
 
 
+def reorder_requests(text: str, gold: dict) -> tuple[str, dict] | None:
+    """Table 三 printed with its 总计 column first (header and every row), one cell per line."""
+    head = re.compile(r"^自然人\n(法人或其他组织)\n总计\n", re.M).search(text, _table_start(text))
+    if not head or not line_per_cell(text):
+        return None
+    out = text[:head.start()] + "总计\n自然人\n法人或其他组织\n"
+    pos = head.end()
+    for r in formats.rows(gold["format"], "requests"):
+        m = find_label(text, gold["format"], r["row"])
+        if not m or m.start() < pos:
+            return None
+        vals = _values_after(text, m.end(), 7)
+        if len(vals) < 7 or text[m.end():m.end() + vals[-1].end()].count("\n") != 7:
+            return None
+        figures = [v.group() for v in vals]
+        out += text[pos:m.end()] + "\n" + "\n".join([figures[-1], *figures[:-1]])
+        pos = m.end() + vals[-1].end()
+    return out + text[pos:], gold["cells"]
+
+
+def html_pages(reports: list[dict]) -> list[tuple[str, str, dict]]:
+    """(name, page text, gold) of each distinct report published as an HTML page."""
+    out, seen = [], set()
+    for r in reports:
+        key = json.dumps(r["gold"]["cells"], sort_keys=True)
+        if r["kind"] == "html" and key not in seen:
+            seen.add(key)
+            out.append((r["name"] + ":html", decode.to_text(r["data"]), r["gold"]))
+    return out
+
+
+def html_variants(pages: list[tuple[str, str, dict]], kinds=("drop", "space"), at: float = 0.5):
+    """Label typos in the HTML pages themselves (read through their real tables)."""
+    out = []
+    for name, page, gold in pages:
+        for r in formats.rows(gold["format"], "requests"):
+            for kind in kinds:
+                t = mutate_label(page, gold["format"], r["row"], kind, at)
+                if t:
+                    out.append((f"{name}|html-{kind}:{r['row']}@{at}", t, gold["cells"]))
+    return out
+
+
 def collapse_repeats(text: str) -> str | None:
     """A lossy export that kept one of each run of identical lines (`46 0 0 0 0 0 46` → `46 0 46`)."""
     out, prev = [], None
@@ -254,7 +297,8 @@ def variants(base: list[tuple[str, str, dict]], typo_positions=(0.0, 0.5, 0.99))
                     t = mutate_label(text, fmt, r["row"], kind, at)
                     if t:
                         out.append((f"{name}|{kind}:{r['row']}@{at}", t, gold["cells"]))
-        for label, made in (("one-row-六", one_row_other(text, gold)), ("short-二", short_active(text, gold))):
+        for label, made in (("one-row-六", one_row_other(text, gold)), ("short-二", short_active(text, gold)),
+                            ("reordered-三", reorder_requests(text, gold))):
             if made:
                 out.append((f"{name}|{label}", made[0], made[1]))
         for table in ("requests", "active"):

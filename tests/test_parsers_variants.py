@@ -1,0 +1,207 @@
+"""Real reports bent the ways real exports bend them (tests/variants.py), read against their gold:
+label typos and spaces, （六）其他处理 printed as one row, figures split across lines, section 二
+with fewer columns, table 三 with its columns reordered, lossy exports that collapsed repeated
+lines. A figure is right or null with a note — never wrong."""
+from functools import lru_cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from parsers import formats, parse
+from parsers.align import align
+from parsers.tables import joins
+from variants import (base_texts, collapse_repeats, gold_reports, html_pages, line_per_cell, mutate_label,
+                      number_tokens, one_row_other, reorder_requests, sample_pages, short_active, split_number)
+
+
+@lru_cache(maxsize=1)
+def _reports() -> tuple:
+    """Gold reports of ../shared and the bundled sample-portal pages (their gold, or without
+    ../shared their own reading when every check passes)."""
+    return tuple(gold_reports() + sample_pages())
+
+
+@lru_cache(maxsize=1)
+def _bases() -> tuple:
+    """(name, text, gold, the text's own reading) of each distinct report as a text."""
+    out, seen = [], set()
+    for name, text, gold in base_texts(list(_reports())):
+        if text not in seen:
+            seen.add(text)
+            out.append((name, text, gold, parse(text, name="base.txt")["cells"]))
+    return tuple(out)
+
+
+def _bases_or_skip():
+    bases = _bases()
+    if not bases:
+        pytest.skip("no report to bend (../shared absent and no sample portal page)")
+    return bases
+
+
+def assert_reads(out: dict, expected: dict, base: dict, exact: bool = True, what: str = "") -> None:
+    """No figure differs from the expected one; with `exact`, every cell the unbent text reads
+    right is read right; a null where a figure is expected carries a note on its row."""
+    assert "error" not in out, out.get("error")
+    wrong = {c: (out["cells"].get(c), v) for c, v in expected.items()
+             if out["cells"].get(c) is not None and out["cells"].get(c) != v}
+    assert not wrong, (what, wrong)
+    if exact:
+        lost = [c for c, v in expected.items() if base.get(c) == v and out["cells"].get(c) != v]
+        assert not lost, (what, lost)
+    for code, value in expected.items():
+        if value is not None and out["cells"].get(code) is None:
+            assert any(code.rsplit(".", 1)[0] in n for n in out["notes"]), (what, code, "null without a note")
+
+
+@settings(max_examples=80, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_label_typos_and_spaces(data):
+    """A row label with missing characters, a wrong character or a stray space is still its row."""
+    bases = _bases_or_skip()
+    name, text, gold, base = data.draw(st.sampled_from(bases))
+    row = data.draw(st.sampled_from([r["row"] for r in formats.rows(gold["format"], "requests")]))
+    kind = data.draw(st.sampled_from(["drop", "swap", "space"]))
+    bent = mutate_label(text, gold["format"], row, kind, data.draw(st.floats(0, 0.999)))
+    if bent is not None:
+        assert_reads(parse(bent, name="v.txt"), gold["cells"], base, what=(name, row, kind))
+
+
+def test_label_typos_in_html_pages():
+    """The same typos inside the pages' real tables."""
+    pages = html_pages(list(_reports()))
+    if not pages:
+        pytest.skip("no HTML page")
+    for name, page, gold in pages:
+        base = parse(page, name="p.html")["cells"]
+        for i, r in enumerate(formats.rows(gold["format"], "requests")):
+            bent = mutate_label(page, gold["format"], r["row"], ("drop", "space")[i % 2], 0.5)
+            if bent:
+                assert_reads(parse(bent, name="v.html"), gold["cells"], base, what=(name, r["row"]))
+
+
+def test_the_example_typo_reads_its_row():
+    """其他法律行政止公开 (法规禁 lost): the row and its figures, not a null row."""
+    bases = [b for b in _bases_or_skip() if b[2]["cells"].get("requests.withheld.prohibited_by_law.total")]
+    tried = 0
+    for name, text, gold, base in _bases_or_skip():
+        bent = text.replace("其他法律行政法规禁止公开", "其他法律行政止公开")
+        if bent != text:
+            tried += 1
+            assert_reads(parse(bent, name="v.txt"), gold["cells"], base, what=name)
+    assert tried or not bases
+
+
+def test_one_row_other_in_2021_reports():
+    """（六）其他处理 as one row in a 2021 report: its figures are other.other's, the two others null."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        bent = one_row_other(text, gold)
+        if bent:
+            made += 1
+            out = parse(bent[0], name="v.txt")
+            assert_reads(out, bent[1], base, what=name)
+            assert all(out["cells"][f"requests.other.other.{c}"] is not None for c in formats.spec()["requests_columns"])
+    if not made:
+        pytest.skip("no 2021 report to bend")
+
+
+def test_figures_split_across_lines_in_table_three():
+    """`162` printed as `1` / `62`: the one joining that makes the table add up, never `1`."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        for i, tok in enumerate(number_tokens(text, "requests")):
+            made += 1
+            assert_reads(parse(split_number(text, tok, i), name="v.txt"), gold["cells"], base, what=(name, tok))
+    if not made:
+        pytest.skip("no figure of two digits in table 三")
+
+
+def test_figures_split_across_lines_in_table_two_are_never_guessed():
+    """Table 二 has no checks: a figure in pieces is joined only when one reading is possible."""
+    for name, text, gold, base in _bases_or_skip():
+        for i, tok in enumerate(number_tokens(text, "active")):
+            assert_reads(parse(split_number(text, tok, i), name="v.txt"), gold["cells"], base, exact=False,
+                         what=(name, tok))
+
+
+def test_short_section_two_columns_by_header():
+    """`2019年项目数量 | 处理决定数量`: decisions read, prev/change null with a note, never a count as prev."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        bent = short_active(text, gold)
+        if bent:
+            made += 1
+            out = parse(bent[0], name="v.txt")
+            assert_reads(out, bent[1], base, what=name)
+            decisions = gold["cells"]["active.licensing.decisions"]
+            assert out["cells"]["active.licensing.decisions"] == decisions or base["active.licensing.decisions"] != decisions
+            assert out["cells"]["active.licensing.prev"] is None
+    if not made:
+        pytest.skip("no 2019 report to bend")
+
+
+def test_reordered_request_columns_by_header():
+    """Table 三 printed with 总计 first: each figure goes to the column its header names."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        bent = reorder_requests(text, gold)
+        if bent:
+            made += 1
+            assert_reads(parse(bent[0], name="v.txt"), bent[1], base, what=name)
+    if not made:
+        pytest.skip("no report printed one cell per line")
+
+
+def test_collapsed_repeated_lines_give_nulls_not_wrong_figures():
+    """`46 0 0 0 0 0 46` stored as `46 0 46`: null with a note, never a guess."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        lossy = collapse_repeats(text) if line_per_cell(text) else None
+        if lossy:
+            made += 1
+            out = parse(lossy, name="v.txt")
+            assert_reads(out, gold["cells"], base, exact=False, what=name)
+            assert any(v is None for v in out["cells"].values())
+            assert out["verified"]["requests"] is not True
+    if not made:
+        pytest.skip("no report printed one cell per line")
+
+
+def test_verified_per_table():
+    """verified: every check of the table passes; a broken total makes it False."""
+    for name, text, gold, base in _bases_or_skip():
+        out = parse(text, name="v.txt")
+        if all(s == "pass" for c, s in out["checks"].items() if c.startswith("requests.")):
+            assert out["verified"]["requests"] is True, name
+            assert out["verified"]["active"] is None
+            total = gold["cells"]["requests.new.total"]
+            if total is not None and line_per_cell(text):
+                start = text.index("申请数量", text.index("本年新收"))
+                figure = next(m for m in __import__("re").finditer(r"(?m)^\s*(\d+)\s*$", text[start:]))
+                broken = text[:start + figure.start(1)] + str(int(figure.group(1)) + 1) + text[start + figure.end(1):]
+                assert parse(broken, name="v.txt")["verified"]["requests"] is False, name
+                return
+    pytest.skip("no verified report printed one cell per line")
+
+
+def test_align_rows_by_order_and_likeness():
+    """Labels with typos and spaces, one row missing: each label to its row, the missing row known."""
+    rows = formats.rows("2021", "requests")
+    labels = [r["label"].replace(" ", "") for r in rows]
+    labels[5] = "2.其他法律行政止公开"          # characters lost
+    labels[21] = "2.申请人逾期未按收费通知要求缴 纳费用"  # a space, the rest cut
+    labels[2] = "三、本 年度办理结果（一）予以公开"
+    del labels[12]                              # unavailable.not_held not printed
+    got = align(rows, labels)
+    expected = {j: (j if j < 12 else j + 1) for j in range(len(labels))}
+    assert got == expected
+    assert 12 not in got.values()
+
+
+def test_joins_are_bounded_and_never_start_a_figure_with_zero():
+    assert joins(["1", "62", "0"], 2) == [["162", "0"], ["1", "620"]]
+    assert joins(["0", "5"], 1) == []
+    assert ["10", "0"] in joins(["1", "0", "0"], 2) and ["1", "00"] not in joins(["1", "0", "0"], 2)
+    assert joins([str(i % 9 + 1) for i in range(40)], 20) == []  # too many readings: none tried
