@@ -104,4 +104,5 @@ NIANBAO_PORTAL_LISTING_PAGES = 1000  # listing pages of one portal, all its colu
 # walk; kept instead of Scrapy's DEPTH_LIMIT, which drops requests without a word
 NIANBAO_CRAWL_DEPTH = 210
 NIANBAO_PORTAL_SECONDS = 4 * 3600  # from the portal's first request; later ones are not made
+# the time budget is checked by the HTTP(S) download handler, as each request is sent
 DOWNLOAD_HANDLERS = {"http": "crawler.budgets.TimeBudgetHandler", "https": "crawler.budgets.TimeBudgetHandler"}
