@@ -15,9 +15,13 @@ MAX_MEMBERS = 10_000
 MAX_XML_PART = 64 << 20  # bytes of the one XML part a reader parses whole (document.xml, a sheet)
 MAX_TABLE_CELLS = 1_000_000  # grid slots of one document's tables, spans counted
 MAX_PDF_PAGES = 300
+MAX_PDF_TEXT = 2_000_000  # characters of text read from one PDF (a report has some 10,000-100,000)
 MAX_PDF_PAGE_OBJECTS = 200_000  # page objects (paths, text runs, forms) and path segments looked at on one page
 MAX_PDF_EDGES = 20_000  # straight lines drawn on one page, before they are joined into rules
-MAX_PDF_RULES = 1_000  # joined rules of one page given to the table finder (it pairs every two)
+MAX_PDF_CROSSINGS = 2_000  # horizontal × vertical rules of one page for the table finder (superlinear in them)
+MAX_PDF_DOCUMENT_CROSSINGS = 10_000  # the same over the whole document
+MAX_PDF_TABLE_CHARACTERS = 200_000  # characters boxed on the pages holding tables, in all
+MAX_PDF_TABLE_WORK = 10_000_000  # characters × (rows + columns) of those pages' tables, in all
 MAX_HTML_DEPTH = 200  # libxml2's HTML parser stops at 256 levels and drops the rest
 
 _CHUNK = 1 << 20

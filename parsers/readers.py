@@ -22,23 +22,32 @@ def pdf(data: bytes) -> tuple[str, list, list[str]]:
     PDFium (pypdfium2) reads the text, the characters' boxes and the drawn lines, in C;
     pdfplumber's table finder turns the lines into cells. That is the table reading of
     pdfplumber at about a sixth of its cost: pdfminer, under pdfplumber, decodes every
-    character in Python. Bounded: the first MAX_PDF_PAGES pages, and no table finding on a
-    page drawn with more objects or lines than the limits (notes say which)."""
+    character in Python. Bounded (see limits.py): the first MAX_PDF_PAGES pages, and no table
+    reading on a page drawn with more objects or rules than the limits, nor on the pages
+    past the document's budget of table reading (notes say which)."""
     import pypdfium2
 
-    texts, grids, notes, unruled = [], [], [], []
+    texts, grids, notes, unruled, read = [], [], [], [], 0
+    budget = [limits.MAX_PDF_DOCUMENT_CROSSINGS, limits.MAX_PDF_TABLE_CHARACTERS, limits.MAX_PDF_TABLE_WORK]
     document = pypdfium2.PdfDocument(data)
     try:
         count = len(document)
         if count > limits.MAX_PDF_PAGES:
             notes.append(f"PDF of {count} pages: only the first {limits.MAX_PDF_PAGES} read (the page limit)")
         for number in range(min(count, limits.MAX_PDF_PAGES)):
+            if read > limits.MAX_PDF_TEXT:
+                notes.append(f"PDF text past {limits.MAX_PDF_TEXT} characters: the pages from {number + 1} on not"
+                             " read (the text limit)")
+                break
             page = document[number]
             height = page.get_height()
             textpage = page.get_textpage()
             texts.append(textpage.get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
+            read += len(texts[-1])
             try:
-                tables = _ruled_tables(_edges(page, height))
+                tables = _ruled_tables(_edges(page, height), budget)
+                if tables:
+                    _spend(budget, textpage.count_chars(), tables)
             except limits.LimitExceeded as exc:
                 unruled.append((number + 1, str(exc)))
                 continue
@@ -54,12 +63,32 @@ def pdf(data: bytes) -> tuple[str, list, list[str]]:
     return "\n".join(texts), grids, notes
 
 
-def _ruled_tables(edges: list[dict]) -> list:
+def _spend(budget: list[int], characters: int, tables: list) -> None:
+    """Take a page's table reading from the document's budget ([…, characters to box,
+    character × row-or-column visits]); LimitExceeded when it is spent."""
+    budget[1] -= characters
+    budget[2] -= characters * sum(len(table.rows) + len(table.columns) for table in tables)
+    if budget[1] < 0 or budget[2] < 0:
+        raise limits.LimitExceeded(f"tables of more than {limits.MAX_PDF_TABLE_CHARACTERS} characters"
+                                   f" or {limits.MAX_PDF_TABLE_WORK} character visits in the document")
+
+
+def _ruled_tables(edges: list[dict], budget: list[int]) -> list:
+    """pdfplumber's tables from the page's lines; the finder's work grows faster than the
+    crossings of horizontal and vertical rules, so these are bounded per page and, through
+    `budget` ([crossings left, …]), per document (LimitExceeded)."""
     from pdfplumber import table, utils
 
     edges = utils.filter_edges(table.merge_edges(edges, *[TABLE_TOLERANCE] * 4), min_length=TABLE_TOLERANCE)
-    if len(edges) > limits.MAX_PDF_RULES:
-        raise limits.LimitExceeded(f"more than {limits.MAX_PDF_RULES} ruled lines on a page (the table finder's limit)")
+    horizontal = sum(edge["orientation"] == "h" for edge in edges)
+    crossings = horizontal * (len(edges) - horizontal)
+    if crossings > limits.MAX_PDF_CROSSINGS:
+        raise limits.LimitExceeded(f"a page ruled by {horizontal} × {len(edges) - horizontal} lines, over the table"
+                                   f" finder's limit of {limits.MAX_PDF_CROSSINGS} crossings")
+    budget[0] -= crossings
+    if budget[0] < 0:
+        raise limits.LimitExceeded(f"rules crossing more than {limits.MAX_PDF_DOCUMENT_CROSSINGS} times in the"
+                                   " document (the table finder's limit)")
     intersections = table.edges_to_intersections(edges, TABLE_TOLERANCE, TABLE_TOLERANCE)
     return [table.Table(None, cells) for cells in table.cells_to_tables(table.intersections_to_cells(intersections))]
 

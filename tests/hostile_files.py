@@ -266,6 +266,20 @@ def pdf_ruled_bomb(lines: int = 3000) -> bytes:
                  _stream(content), page])
 
 
+def pdf_dense_tables(pages: int = 300, lines: int = 40, characters: int = 40_000) -> bytes:
+    """`pages` pages, each a ruled grid of `lines` × `lines` lines filled with `characters`
+    characters (every page's table reading alone is fast; all of them together are not)."""
+    rules = b"".join(b"20 %d m %d %d l " % (20 + 4 * i, 20 + 4 * (lines - 1), 20 + 4 * i) for i in range(lines))
+    rules += b"".join(b"%d 20 m %d %d l " % (20 + 4 * i, 20 + 4 * i, 20 + 4 * (lines - 1)) for i in range(lines)) + b"S "
+    per_line = 200
+    text = b"".join(b"BT /F1 3 Tf 21 %.1f Td (%s) Tj ET " % (21 + 600 * i / (characters // per_line), b"7" * per_line)
+                    for i in range(characters // per_line))
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 640 640] /Contents 3 0 R /Resources << /Font << /F1 4 0 R >> >> >>"
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(pages))
+    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages),
+                 _stream(rules + text), _FONT] + [page] * pages)
+
+
 # --- broken files of every kind ------------------------------------------------------------
 
 def _xls() -> bytes:
@@ -315,6 +329,7 @@ HOSTILE = {
     "xlsx_billion_laughs": ("laughs.xlsx", xlsx_billion_laughs),
     "pdf_many_pages": ("pages.pdf", pdf_many_pages),
     "pdf_ruled_bomb": ("ruled.pdf", pdf_ruled_bomb),
+    "pdf_dense_tables": ("dense.pdf", pdf_dense_tables),
     **{f"{kind}_truncated": (f"truncated.{kind}", lambda kind=kind: truncated(kind))
        for kind in ("pdf", "docx", "xlsx", "xls")},
     **{f"{kind}_random": (f"random.{kind}", lambda kind=kind: random_bytes(kind))

@@ -100,7 +100,15 @@ def test_pdf_pages_past_the_limit_are_noted(parsed):
 def test_pdf_ruled_past_the_table_finder_limit_is_noted(parsed):
     result = parsed("pdf_ruled_bomb")
     assert result["error"] is None
-    assert any("ruled lines" in note for note in result["notes"]), result["notes"]
+    assert any("3000 × 3000 lines" in note for note in result["notes"]), result["notes"]
+
+
+def test_pdf_table_reading_is_bounded_over_the_document(parsed):
+    """Pages each within the limits, too many of them together."""
+    result = parsed("pdf_dense_tables")
+    assert result["error"] is None and result["seconds"] < 20
+    assert any("in the document" in note for note in result["notes"]), result["notes"]
+    assert any("the text limit" in note for note in result["notes"]), result["notes"]
 
 
 @pytest.mark.parametrize("kind", ["pdf", "docx", "xlsx", "xls"])
