@@ -228,16 +228,16 @@ class Reader:
             if label and has_figures:
                 usable.append((label, vals, header))
         matched = align.align(rows, [label for label, _, _ in usable])
+        if table == "requests" and matched:
+            first = min(matched)
+            request_cols = self._request_columns(segs, usable[first][0], len(_strip(usable[first][1])))
         seen = set()
         for j, i in sorted(matched.items()):
             label, vals, head = usable[j]
             r = rows[i]
             seen.add(i)
-            if table == "active":
-                cols = self._columns(r, head)
-                codes = [f"active.{r['row']}.{c}" if c else None for c in cols]
-            else:
-                codes = [f"requests.{r['row']}.{c}" if c else None for c in self.request_columns(segs, usable[j][0])]
+            cols = self._columns(r, head) if table == "active" else request_cols
+            codes = [f"{table}.{r['row']}.{c}" if c else None for c in cols]
             if any(codes):
                 self.place(codes, vals, check)
         if usable and seen:
@@ -262,10 +262,9 @@ class Reader:
                               f"{', '.join(left)} not printed, left null")
         return printed
 
-    def request_columns(self, segs, first_label: str) -> list[str | None]:
-        """Columns of table 三 by its header (the 法人或其他组织 group opening onto its five kinds)."""
-        if hasattr(self, "_req_cols"):
-            return self._req_cols
+    def _request_columns(self, segs, first_label: str, first_width: int) -> list[str]:
+        """Columns of table 三 by its header (法人或其他组织 opening onto its five kinds): the form's
+        order unless the header names all seven in another order, or fewer, as many as its first row prints."""
         default = formats.spec()["requests_columns"]
         text = ""
         for label, _ in segs:
@@ -276,16 +275,16 @@ class Reader:
         found = formats.header_columns("requests", text[:m.start()] if m else text)
         if "group" in found:
             g = found.index("group")
-            kinds = [c for c in found[g + 1:] if c in default[1:6]]
-            between = [c for c in found[g + 1:] if c not in default[1:6]]
-            found = found[:g] + kinds + between
-        cols = self._req_cols = default
-        if len(found) >= 4 and len(set(found)) == len(found) and found != default and set(found) <= set(default):
-            cols = self._req_cols = list(found)
-            left = [c for c in default if c not in found]
-            self.notes.append(f"requests: columns printed in the order {', '.join(found)}"
-                              + (f"; {', '.join(left)} not printed, left null" if left else ""))
-        return cols
+            found = (found[:g] + [c for c in found[g + 1:] if c in default[1:6]]
+                     + [c for c in found[g + 1:] if c not in default[1:6]])
+        if found == default or len(set(found)) != len(found) or not set(found) <= set(default):
+            return default
+        if len(found) < len(default) and (len(found) < 4 or first_width != len(found)):
+            return default
+        left = [c for c in default if c not in found]
+        self.notes.append(f"requests: columns printed in the order {', '.join(found)}"
+                          + (f"; {', '.join(left)} not printed, left null" if left else ""))
+        return found
 
     def read_appeals(self, items: list[Item]) -> None:
         s = formats.spec()

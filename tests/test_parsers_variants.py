@@ -60,7 +60,7 @@ def assert_reads(out: dict, expected: dict, base: dict, exact: bool = True, what
 def test_label_typos_and_spaces(data):
     """A row label with missing characters, a wrong character or a stray space is still its row."""
     bases = _bases_or_skip()
-    name, text, gold, base = data.draw(st.sampled_from(bases))
+    name, text, gold, base = bases[data.draw(st.integers(0, len(bases) - 1))]
     row = data.draw(st.sampled_from([r["row"] for r in formats.rows(gold["format"], "requests")]))
     kind = data.draw(st.sampled_from(["drop", "swap", "space"]))
     bent = mutate_label(text, gold["format"], row, kind, data.draw(st.floats(0, 0.999)))
