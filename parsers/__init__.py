@@ -2,7 +2,10 @@
 contract.
 
 `parse()` is the only entry point the rest of nianbao needs: bytes or text in, a plain
-dict out (see shared/spec/FORMATS.md, "The parse contract"). It never raises.
+dict out (see shared/spec/FORMATS.md, "The parse contract"). It never raises. Beside the
+contract's keys it gives `verified`: per table (active, requests, appeals), true when every
+arithmetic check of that table passes, false when one fails or cannot run, null for a table
+without checks (二); and `notes`, saying why a cell the report prints was left null.
 """
 import re
 

@@ -107,6 +107,35 @@ def test_one_row_other_in_2021_reports():
         pytest.skip("no 2021 report to bend")
 
 
+def test_one_row_other_in_a_page_table():
+    """The same in a real table (HTML, spans as CMS pages print them), from each 2021 gold report."""
+    import re
+
+    from test_parsers_roundtrip import render_html
+    made = 0
+    for r in _reports():
+        gold = r["gold"]
+        if gold["format"] != "2021" or None in gold["cells"].values():
+            continue
+        made += 1
+        page = render_html("2021", gold["cells"], gold.get("units", {}), gold["year"])
+        start = page.rfind("<tr>", 0, page.index("（六）其他处理"))
+        end = page.rfind("<tr>", 0, page.index("（七）总计"))
+        rows = [re.findall(r"<td>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", page[start:end])]
+        sums = [sum(int(v[k]) for v in rows) for k in range(7)]
+        page = page[:start] + "<tr><td colspan='3'>（六）其他处理</td>" + "".join(f"<td>{v}</td>" for v in sums) \
+            + "</tr>" + page[end:]
+        out = parse(page.encode("utf-8"), name="v.html")
+        expected = dict(gold["cells"])
+        for i, c in enumerate(formats.spec()["requests_columns"]):
+            expected[f"requests.other.no_correction.{c}"] = expected[f"requests.other.unpaid_fee.{c}"] = None
+            expected[f"requests.other.other.{c}"] = sums[i]
+        assert out["cells"] == expected, r["name"]
+        assert any("requests.other.no_correction" in n for n in out["notes"])
+    if not made:
+        pytest.skip("no 2021 report")
+
+
 def test_figures_split_across_lines_in_table_three():
     """`162` printed as `1` / `62`: the one joining that makes the table add up, never `1`."""
     made = 0
