@@ -30,6 +30,7 @@ SETTINGS = {
     "default_page_size": 50,
     "max_returned_rows": 1000,  # rows of one query, and of one page of a streamed CSV
     "allow_csv_stream": "on",
+    "max_csv_mb": 100,  # a streamed CSV stops there, its last line saying so (~1 MB/s: pages of 1,000 rows)
 }
 
 
