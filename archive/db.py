@@ -119,6 +119,13 @@ TABLES = {
         {"url": str, "portal_id": str, "title": str, "reason": str, "seen_at": str},
         {"pk": "url", "foreign_keys": [("portal_id", "portals", "id")]},
     ),
+    # a 年报 column found from a portal's homepage (archive/columns.py): later crawls start
+    # from it while it answers (`ok`); once it fails (`stale`) the portal is searched again
+    "columns": (
+        {"portal_id": str, "url": str, "found_via": str, "found_at": str, "last_ok_at": str, "status": str,
+         "failed_at": str, "error": str},
+        {"pk": ("portal_id", "url"), "foreign_keys": [("portal_id", "portals", "id")]},
+    ),
     "failures": (
         {"id": int, "portal_id": str, "url": str, "stage": str, "error": str, "failed_at": str},
         {"pk": "id", "foreign_keys": [("portal_id", "portals", "id")]},

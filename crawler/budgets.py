@@ -19,8 +19,8 @@ from crawler.items import FailureItem
 from crawler.stats import count
 
 # what a request is for, by the spider callback that reads its answer
-ROLES = {"discover_column": "discovery", "parse_listing": "listing", "parse_report": "report",
-         "parse_attachment": "attachment"}
+ROLES = {"discover_column": "discovery", "parse_listing": "listing", "parse_column": "listing",
+         "parse_report": "report", "parse_attachment": "attachment"}
 
 
 def role(request) -> str:

@@ -10,6 +10,7 @@ from scrapy.exceptions import NotConfigured, UsageError
 
 from archive import coverage, runs, store
 from archive.db import ArchiveError, open_archive
+from crawler.columns import ColumnItem, record_column
 from crawler.frontier import Frontier, incomplete_reason
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.stats import count, portal_counts
@@ -129,6 +130,8 @@ class ArchivePipeline:
             elif isinstance(item, FailureItem):
                 store.record_failure(self.db, portal_id=item.portal_id, url=item.url,
                                      stage=item.stage, error=item.error)
+            elif isinstance(item, ColumnItem):
+                record_column(self.db, item)
         return False
 
     def _store_report(self, report: ReportItem) -> bool:

@@ -104,5 +104,15 @@ NIANBAO_PORTAL_LISTING_PAGES = 1000  # listing pages of one portal, all its colu
 # walk; kept instead of Scrapy's DEPTH_LIMIT, which drops requests without a word
 NIANBAO_CRAWL_DEPTH = 210
 NIANBAO_PORTAL_SECONDS = 4 * 3600  # from the portal's first request; later ones are not made
+# Discovery of a column from a homepage (crawler/discovery.py) within those budgets and
+# its own: links followed from the homepage, pages fetched per search, links followed
+# from one page, columns walked per portal (the 年报 column and its 部门/乡镇 columns)
+NIANBAO_DISCOVERY_DEPTH = 4
+NIANBAO_DISCOVERY_PAGES = 16
+NIANBAO_DISCOVERY_BRANCHES = 3
+NIANBAO_DISCOVERY_COLUMNS = 8
+# a homepage-only portal's column found by an earlier crawl is where the next starts
+# (table `columns`) while it answers; True searches every such portal again
+NIANBAO_REDISCOVER = False
 # the time budget is checked by the HTTP(S) download handler, as each request is sent
 DOWNLOAD_HANDLERS = {"http": "crawler.budgets.TimeBudgetHandler", "https": "crawler.budgets.TimeBudgetHandler"}

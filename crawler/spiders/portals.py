@@ -13,7 +13,10 @@ import scrapy
 from scrapy.exceptions import UsageError
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.discovery import column_links, disclosure_links
+from archive.columns import cached_columns
+from archive.db import open_archive
+from crawler.columns import ColumnItem, Search
+from crawler.discovery import Link, read_page
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.listing import adapter_for
 from crawler.policy import shown_url
@@ -25,7 +28,6 @@ from parsers.titles import classify_title
 # in the page's bytes lowercased: the same length, so the link is cut from the original
 # bytes; and a lowercase literal lets the scan skip ahead (a case-blind one is 5× slower)
 ATTACHMENT_HREF = re.compile(rb"""href\s*=\s*["']?([^"'\s>]+?\.(?:pdf|docx?|wps|xlsx?))(?:\?[^"'\s>]*)?["'\s>]""")
-DISCOVERY_DEPTH = 2
 
 
 def parse_years(spec: str) -> range | None:
@@ -89,30 +91,152 @@ class PortalsSpider(scrapy.Spider):
         return meta
 
     async def start(self):
+        cached = self.cached_columns()
         for portal in self.portals:
             if portal["column_urls"]:
                 for url in portal["column_urls"]:
                     yield self.request(url, self.parse_listing, portal["id"])
+            elif cached.get(portal["id"]):
+                for url, found_via in cached[portal["id"]]:
+                    yield self.column_request(url, portal["id"], found_via, cached=True)
             elif portal.get("homepage"):
-                yield self.request(portal["homepage"], self.discover_column, portal["id"], cb_kwargs={"depth": 0})
+                yield self.search_from(portal["id"], portal["homepage"])
             else:
                 self.logger.warning("%s: neither a 年报 column nor a homepage in the registry", portal["id"])
 
-    def discover_column(self, response, portal_id: str, depth: int):
-        """Find the 年报 column from a homepage or a 政府信息公开 page, by link text."""
-        if not hasattr(response, "text"):
+    # Discovery: a homepage-only portal's column is searched for, link by link, within
+    # NIANBAO_DISCOVERY_* (and the crawl budgets); the columns found are stored, and a
+    # later crawl starts from them until one fails, when the search starts again.
+
+    def cached_columns(self) -> dict[str, list[tuple[str, str]]]:
+        """The columns found by earlier crawls and still answering, per portal."""
+        self.searches: dict[str, Search] = {}
+        self.columns_asked: dict[str, set[str]] = {}
+        self.searched_again: set[str] = set()
+        if self.settings.getbool("NIANBAO_REDISCOVER"):
+            return {}
+        db = open_archive(self.settings.get("NIANBAO_DB"))
+        try:
+            return cached_columns(db)
+        finally:
+            db.close()
+
+    def search_from(self, portal_id: str, homepage: str) -> scrapy.Request:
+        self.searches[portal_id] = Search(homepage)
+        return self.search_request(homepage, portal_id, depth=0, via=[])
+
+    def search_request(self, url: str, portal_id: str, depth: int, via: list[str]) -> scrapy.Request:
+        search = self.searches[portal_id]
+        search.pending += 1
+        search.pages += 1
+        search.seen.add(url)
+        return self.request(url, self.discover_column, portal_id, dont_filter=True,
+                            cb_kwargs={"depth": depth, "via": via}).replace(errback=self.discovery_failed)
+
+    def column_request(self, url: str, portal_id: str, found_via: str, cached: bool = False) -> scrapy.Request:
+        self.columns_asked.setdefault(portal_id, set()).add(url)
+        return self.request(url, self.parse_column, portal_id, dont_filter=True, meta={"nianbao_walk": url},
+                            cb_kwargs={"found_via": found_via, "cached": cached}).replace(errback=self.column_failed)
+
+    def discover_column(self, response, portal_id: str, depth: int, via: list[str]):
+        """Read a homepage or a page below it: ask for the 年报 columns it links to, else
+        follow its likeliest 政府信息公开 links one level deeper."""
+        search = self.searches.get(portal_id)
+        if search is None:
             return
-        columns = column_links(response)
-        if columns:
-            self.logger.info("%s: 年报 column found at %s", portal_id, columns[0])
-            yield self.request(columns[0], self.parse_listing, portal_id)
-        elif depth < DISCOVERY_DEPTH:
-            for url in disclosure_links(response):
-                yield self.request(url, self.discover_column, portal_id, cb_kwargs={"depth": depth + 1})
-        elif depth == DISCOVERY_DEPTH:
-            count(self.crawler.stats, portal_id, "failed")
-            yield FailureItem(response.url, portal_id, "discovery",
-                              f"no 年报 column found within {DISCOVERY_DEPTH} links of the homepage")
+        search.pending -= 1
+        if depth and via and via[-1] != "→":
+            search.platform = True
+        if hasattr(response, "text") and not search.found:
+            page = read_page(response)
+            asked = self.columns_asked.setdefault(portal_id, set())
+            for link in page.columns:
+                if link.url not in asked and len(asked) < self.settings.getint("NIANBAO_DISCOVERY_COLUMNS"):
+                    search.found = True
+                    self.logger.info("%s: 年报 column found at %s (%s)", portal_id, link.url,
+                                     " → ".join([*via, link.text]))
+                    yield self.column_request(link.url, portal_id, " → ".join([*via, link.text]))
+            if not search.found and depth < self.settings.getint("NIANBAO_DISCOVERY_DEPTH"):
+                follow = ([Link(page.redirect, "→")] if page.redirect else []) + page.platforms
+                branches = 0
+                for link in follow:
+                    if link.url in search.seen:
+                        continue
+                    if branches == self.settings.getint("NIANBAO_DISCOVERY_BRANCHES") or \
+                            search.pages >= self.settings.getint("NIANBAO_DISCOVERY_PAGES"):
+                        search.cut = True
+                        break
+                    branches += 1
+                    yield self.search_request(link.url, portal_id, depth + 1, [*via, link.text])
+        yield from self.search_ended(portal_id)
+
+    def search_ended(self, portal_id: str):
+        """Once nothing is awaited: the portal's failure if no column was found, with the
+        reason (`unreachable` was recorded with the homepage's failure)."""
+        search = self.searches[portal_id]
+        if search.pending:
+            return
+        del self.searches[portal_id]
+        if search.found or search.unreachable:
+            return
+        depth, pages = self.settings.getint("NIANBAO_DISCOVERY_DEPTH"), self.settings.getint("NIANBAO_DISCOVERY_PAGES")
+        if search.platform:
+            error = (f"no column: no 年报 column found on the 政府信息公开 pages within {depth} links of the "
+                     f"homepage ({search.pages} pages read" + (f", NIANBAO_DISCOVERY_PAGES={pages} reached)"
+                                                               if search.cut else ")"))
+        else:
+            error = "no platform: no 年报 column found: the homepage links to no 政府信息公开 page"
+        count(self.crawler.stats, portal_id, "failed")
+        self.logger.warning("%s: discovery failed: %s (%s)", portal_id, search.homepage, error)
+        yield FailureItem(search.homepage, portal_id, "discovery", error)
+
+    def discovery_failed(self, failure):
+        """A page of the search failed: recorded; the homepage's failure says the portal
+        is unreachable."""
+        portal_id = failure.request.cb_kwargs["portal_id"]
+        homepage = failure.request.cb_kwargs["depth"] == 0
+        for item in self.failed(failure):
+            if homepage and item.stage == "discovery":
+                item.error = f"unreachable: {item.error}"
+            yield item
+        search = self.searches.get(portal_id)
+        if search is None:
+            return
+        search.pending -= 1
+        search.unreachable |= homepage
+        yield from self.search_ended(portal_id)
+
+    def parse_column(self, response, portal_id: str, found_via: str, cached: bool):
+        """A column found (or cached) answered: stored; a column found now may list the
+        portal's other 年报 columns (部门, 乡镇), asked for too; then read as a listing."""
+        url = response.request.url if "#" in response.request.url else response.url
+        yield ColumnItem(portal_id, url, found_via)
+        if not cached and hasattr(response, "text"):
+            asked = self.columns_asked.setdefault(portal_id, set())
+            asked.add(response.url)
+            listed = {item.url for item in adapter_for(response).items(response)}
+            for link in read_page(response).columns:
+                if link.url not in asked and link.url not in listed and \
+                        len(asked) < self.settings.getint("NIANBAO_DISCOVERY_COLUMNS"):
+                    yield self.column_request(link.url, portal_id, f"{found_via} → {link.text}")
+        yield from self.parse_listing(response, portal_id)
+
+    def column_failed(self, failure):
+        """A column failed for good: recorded (a `listing` failure) and no longer cached; a
+        cached one means the portal moved it: search again from the homepage, once."""
+        request = failure.request
+        portal_id = request.cb_kwargs["portal_id"]
+        for item in self.failed(failure):
+            if item.stage == "discovery":
+                item.stage = "listing"
+            yield item
+            yield ColumnItem(portal_id, request.url, request.cb_kwargs["found_via"], error=item.error)
+        homepage = next((p.get("homepage") for p in self.portals if p["id"] == portal_id), "")
+        if request.cb_kwargs["cached"] and homepage and portal_id not in self.searched_again:
+            self.searched_again.add(portal_id)
+            self.logger.info("%s: the stored column %s failed; searching again from %s", portal_id,
+                             request.url, homepage)
+            yield self.search_from(portal_id, homepage)
 
     def parse_listing(self, response, portal_id: str):
         count(self.crawler.stats, portal_id, "listings_seen")
