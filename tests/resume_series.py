@@ -60,9 +60,12 @@ def count_reports(db) -> int:
 
 
 def runs(db) -> list[tuple]:
+    """(id, status, reason, processes) of the archive's runs (none before they were kept)."""
     conn = sqlite3.connect(db)
     try:
         return conn.execute("select id, status, reason, processes from runs").fetchall()
+    except sqlite3.OperationalError:
+        return []
     finally:
         conn.close()
 
