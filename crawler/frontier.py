@@ -36,22 +36,22 @@ LOST = "nianbao/lost/"  # stats prefix of what was lost without a record
 ENGINE_LOGGERS = ("scrapy.core.", "scrapy.utils.signal", "twisted")
 
 
-def run_identity(settings) -> tuple[str, bool]:
-    """(run id, resumable): NIANBAO_RUN; else the id kept in JOBDIR, written there on
-    first use; else a new id for this process alone."""
+def run_identity(settings) -> str:
+    """NIANBAO_RUN; else the run id kept in JOBDIR, written there on first use; else a
+    new id for this process alone."""
     if settings.get("NIANBAO_RUN"):
-        return settings.get("NIANBAO_RUN"), True
+        return settings.get("NIANBAO_RUN")
     folder = job_dir(settings)  # made if missing
     if not folder:
-        return new_run_id(), False
+        return new_run_id()
     path = Path(folder, RUN_FILE)
     if path.is_file() and path.read_text(encoding="utf-8").strip():
-        return path.read_text(encoding="utf-8").strip(), True
+        return path.read_text(encoding="utf-8").strip()
     run_id = new_run_id()
     partial = path.with_name(RUN_FILE + ".partial")
     partial.write_text(run_id, encoding="utf-8")
     os.replace(partial, path)  # whole or absent, whenever the process is killed
-    return run_id, True
+    return run_id
 
 
 def new_run_id() -> str:
@@ -81,7 +81,7 @@ class Frontier:
 
     def __init__(self, crawler):
         self.crawler = crawler
-        self.run_id, self.resumable = run_identity(crawler.settings)
+        self.run_id = run_identity(crawler.settings)
         self.done: set[str] = set()  # in this run, by this process or an earlier one
         self.walking: set[str] = set()  # all their start requests scheduled, not yet done
         self.queued: Counter[str] = Counter()  # portal → its requests in the scheduler

@@ -89,3 +89,14 @@ def test_a_report_not_stored_makes_the_run_incomplete_until_resumed(tmp_path, sa
     assert runs(db) == [(run_id, "finished", None, 2)]
     assert "4 portals done earlier" in resumed.stderr
     assert not differences(snapshot(db), reference)
+
+
+def test_a_named_run_once_finished_is_not_walked_again(tmp_path, registry, reference):
+    db = tmp_path / "archive.db"
+    first = run_crawl(registry, db, "-s", "NIANBAO_RUN=2026-q4")
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = run_crawl(registry, db, "-s", "NIANBAO_RUN=2026-q4")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "5 portals done earlier" in again.stderr and "'downloader/request_count'" not in again.stderr
+    assert runs(db) == [("2026-q4", "finished", None, 2)]
+    assert not differences(snapshot(db), reference)
