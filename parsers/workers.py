@@ -76,8 +76,12 @@ def _start_worker(limits: Limits) -> None:
 
 
 def _peak_mb() -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) >> 10 for line in status if line.startswith("VmPeak:"))
+    """This process's peak address space (what RLIMIT_AS bounds); 0 where /proc is not."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) >> 10 for line in status if line.startswith("VmPeak:"))
+    except (OSError, StopIteration):
+        return 0
 
 
 def _run(limits: Limits, fn, *args):
