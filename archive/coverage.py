@@ -75,7 +75,14 @@ def latest_deadline(year: int, rules: dict) -> date | None:
 
 
 def parse_date(text: str | None) -> date | None:
-    match = _DATE.search(text or "")
+    """A date as reports and listings write it: 2024-01-31, 2024/1/31, 2024年1月31日 …"""
+    text = text or ""
+    if text[4:5] == "-" and text[7:8] == "-":  # the parser's ISO dates, fast
+        try:
+            return date.fromisoformat(text[:10])
+        except ValueError:
+            pass
+    match = _DATE.search(text)
     if not match:
         return None
     try:
@@ -138,9 +145,8 @@ def portal_columns(db: sqlite_utils.Database, rules: dict) -> dict[str, dict]:
 
 def _published_row(reports: list[dict], kind: str, year: int, rules: dict) -> dict:
     """The body's report for the year (the earliest published, when it has several)."""
-    dated = [(parse_date(r["published"]) or parse_date(r["listing_date"]), r) for r in reports]
-    dated.sort(key=lambda pair: (pair[0] is None, pair[0] or date.max, pair[1]["id"]))
-    published, report = dated[0]
+    report = min(reports, key=lambda r: (r["date"] is None, r["date"] or date.max, r["id"]))
+    published = report["date"]
     due, rule = deadline(kind, year, rules)
     if due is None:
         timeliness, days_late = "no deadline", None
@@ -151,8 +157,7 @@ def _published_row(reports: list[dict], kind: str, year: int, rules: dict) -> di
         timeliness = "late" if days_late else "on time"
     return {"status": "published", "report_id": report["id"], "reports": len(reports),
             "published": published.isoformat() if published else None,
-            "published_from": None if published is None else (
-                "report" if parse_date(report["published"]) else "listing"),
+            "published_from": report["date_from"],
             "deadline": due.isoformat() if due else None, "deadline_rule": rule,
             "timeliness": timeliness, "days_late": days_late}
 
@@ -164,6 +169,11 @@ def body_years(db: sqlite_utils.Database, rules: dict, columns: dict[str, dict],
     span = range(rules["first_year"], max(years) + 1) if years else range(0)
     by_body_year = defaultdict(list)
     for report in reports:
+        # the report page's date, else the column listing's
+        on_page = parse_date(report["published"])
+        listed = None if on_page else parse_date(report["listing_date"])
+        report["date"] = on_page or listed
+        report["date_from"] = "report" if on_page else "listing" if listed else None
         by_body_year[report["body_id"], report["year"]].append(report)
     portals = {row["id"]: row for row in _rows(db, "select id, name, level, province, division_code from portals")}
     # a body is accounted for once it published for a year of the span (one known only
