@@ -18,8 +18,10 @@ from .fused import LIMIT, readings
 from .values import parse_value
 
 Item = tuple[str, str | None]
-_JOIN_LEFT = re.compile(r"(?:增|减|\+|-)?[1-9]\d*")
-_JOIN_RIGHT = re.compile(r"\d+(?:\.\d+)?(?:万元|元)?")
+# Pieces of one figure printed apart: a head (sign, digits, a point) and a tail (digits, a point, unit).
+_JOIN_LEFT = re.compile(r"(?:增|减|\+|-)?[\d.]+")
+_JOIN_RIGHT = re.compile(r"[\d.]+(?:万元|元)?")
+_FIGURE = re.compile(r"(?:增|减|\+|-)?(?:0|[1-9]\d*)(?:\.\d+)?(?:万元|元)?")
 _FUSABLE = re.compile(r"\d{2,}(\.\d+)?(万元|元)?")
 
 
@@ -102,19 +104,26 @@ def joins(raws: list[str | None], n: int) -> list[list[str | None]]:
         return []
     out = []
     for chosen in combinations(gaps, k):
-        joined = set(chosen)
-        reading, i = [], 0
-        while i < len(raws):
-            piece = raws[i]
-            while i in joined:
-                i += 1
-                piece += raws[i]
-            reading.append(piece)
-            i += 1
-        if all(r is None or _JOIN_LEFT.fullmatch(r) or _JOIN_RIGHT.fullmatch(r) or _num(r) is not None
-               for r in reading):
+        reading = _joined(raws, set(chosen))
+        if reading is not None:
             out.append(reading)
     return out
+
+
+def _joined(pieces: list, gaps: set[int]) -> list | None:
+    """The pieces with each chosen gap closed; None when a joined figure is not a figure
+    (a leading zero, two points)."""
+    reading, i = [], 0
+    while i < len(pieces):
+        piece = pieces[i]
+        while i in gaps:
+            i += 1
+            piece += pieces[i]
+        if piece != pieces[i] and not _FIGURE.fullmatch(piece):
+            return None
+        reading.append(piece)
+        i += 1
+    return reading
 
 
 def merged_readings(toks: list[str], n: int) -> list[list[str]]:
@@ -124,15 +133,9 @@ def merged_readings(toks: list[str], n: int) -> list[list[str]]:
     out: list[list[str]] = []
     for k in range(1, len(gaps) + 1):
         for chosen in combinations(gaps, k):
-            merged, i = [], 0
-            while i < len(toks):
-                piece = toks[i]
-                while i in chosen:
-                    i += 1
-                    piece += toks[i]
-                merged.append(piece)
-                i += 1
-            out.extend(readings(merged, n))
+            merged = _joined(toks, set(chosen))
+            if merged is not None:
+                out.extend(readings(merged, n))
             if len(out) > LIMIT:
                 return out
     return out
@@ -183,7 +186,9 @@ class Reader:
             vals = vals[:-1]
         if len(vals) > n:
             raws = [raw for _, raw in vals]
-            cands = joins(raws, n) + [raws[:n]]
+            cands = joins(raws, n)
+            if not joins(raws[n - 1:n + 1], 1):  # what follows the row's cells may be something else
+                cands.append(raws[:n])
             why = f"{len(raws)} written pieces for {n} cells"
         else:
             toks = [raw for kind, raw in vals if kind == "V"]

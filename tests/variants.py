@@ -180,12 +180,14 @@ def one_row_other(text: str, gold: dict) -> tuple[str, dict] | None:
 
 
 def number_tokens(text: str, table: str) -> list[tuple[int, str]]:
-    """(offset, figure) of whole printed figures of two or more digits in table 二 (`active`) or 三 (`requests`)."""
+    """(offset, figure) of whole printed figures of two or more digits (or a decimal) in table 二
+    (`active`) or 三 (`requests`)."""
     a = re.search(r"二\s*[、.]\s*主动公开", text)
     r = _table_start(text)
     q = re.search(r"四\s*[、.]\s*政府信息公开行政复议", text[r:])
     begin, end = (a.start() if a else 0, r) if table == "active" else (r, r + q.start() if q else len(text))
-    return [(begin + m.start(), m.group()) for m in re.finditer(r"(?<![\w.])\d{2,}(?![\w.])", text[begin:end])]
+    return [(begin + m.start(), m.group())
+            for m in re.finditer(r"(?<![\w.])(?:\d{2,}|\d\.\d)[\d.]*(?![\w.])", text[begin:end])]
 
 
 def split_number(text: str, token: tuple[int, str], at: int) -> str:
