@@ -5,8 +5,9 @@ Derived tables, rebuilt whole from the archive by `refresh(db)` at the end of ev
 crawl and of `nianbao reparse` (or `python -m archive.coverage DB`):
 
 - `coverage_portals`: per portal, its column (given by the registry, discovered from
-  the homepage, not found, unreachable, not crawled) and why, from the latest crawl's
-  yield (`crawls`) and failures; its reports per year;
+  the homepage, not found, unreachable, not crawled — or its walk left unfinished by an
+  incomplete run) and why, from the latest crawl's yield (`crawls`), failures and
+  `run_portals`; its reports per year;
 - `coverage_body_years`: per body and year from `coverage.json`'s first_year to the
   latest year archived, for every body that published for a year of that span:
   published (with date, deadline, on time or late), missing (the body published other
@@ -116,13 +117,20 @@ def portal_columns(db: sqlite_utils.Database, rules: dict) -> dict[str, dict]:
             where f.failed_at >= c.started_at and f.stage not in ('report', 'attachment', 'parse')
             order by f.id"""):
         failures[row["portal_id"]].append(row)
+    # a walk that a run left unfinished (interrupted, to be resumed): the portal is not
+    # done in the latest run that has it
+    unfinished = {row["portal_id"]: row["run_id"] if row["status"] != "done" else None for row in _rows(db, """
+        select rp.portal_id, rp.run_id, rp.status from run_portals rp join runs r on r.id = rp.run_id
+        order by r.started_at, r.rowid""")}
     texts = rules["column"]
     result = {}
     for portal in _rows(db, "select id, homepage, column_urls from portals"):
         crawl = latest.get(portal["id"])
         given = _has_column_urls(portal["column_urls"])
         if crawl is None:
-            column, why = "not crawled", texts["why_not_crawled"]
+            column = "not crawled"
+            why = texts["why_unfinished"].format(run=unfinished[portal["id"]]) if unfinished.get(portal["id"]) \
+                else texts["why_not_crawled"]
         elif crawl["listings_seen"]:
             column = "given" if given else "discovered"
             why = (f"{crawl['listings_seen']} listing page(s) read from the registry's column URL" if given
@@ -135,8 +143,10 @@ def portal_columns(db: sqlite_utils.Database, rules: dict) -> dict[str, dict]:
             elif failed:
                 column, first = "unreachable", failed[0]
             else:
-                column, first = "not found", None
-            why = f"{first['stage']}: {first['error']} ({first['url']})" if first else texts["why_no_entry"]
+                column, first = ("not crawled" if unfinished.get(portal["id"]) else "not found"), None
+            why = (f"{first['stage']}: {first['error']} ({first['url']})" if first
+                   else texts["why_unfinished"].format(run=unfinished[portal["id"]]) if column == "not crawled"
+                   else texts["why_no_entry"])
         result[portal["id"]] = {"column_status": column, "column_reason": why, **{
             key: (crawl or {}).get(key) for key in ("listings_seen", "reports_found", "failed")},
             "last_crawl_id": (crawl or {}).get("id"), "last_crawl": (crawl or {}).get("finished_at")}

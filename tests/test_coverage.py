@@ -12,7 +12,7 @@ from datetime import date
 
 import pytest
 
-from archive import coverage, store
+from archive import coverage, runs, store
 from archive.db import open_archive
 from archive.reparse import reparse
 from archive_fixtures import dump_dom, get, get_json, png_info, quote, screenshot, start_datasette, stop
@@ -27,6 +27,7 @@ PORTALS = [
     ("gov-e", "丁县人民政府", "county", "福建省", [], "http://e.example/"),
     ("gov-f", "己县人民政府", "county", "福建省", ["http://f.example/nb/"], "http://f.example/"),
     ("cn-x", "国家某某局", "central", "中央", ["http://x.example/nb/"], "http://x.example/"),
+    ("gov-g", "庚市人民政府", "city", "福建省", ["http://g.example/nb/"], "http://g.example/"),
 ]
 # portal, agency named by the report, year covered, publication date on the page, date in the listing
 REPORTS = [
@@ -72,12 +73,14 @@ EXPECTED = {
     ("戊镇人民政府", 2021): ("missing", None, None, None),
     ("戊镇人民政府", 2022): ("missing", None, None, None),
     **{("己县人民政府", year): ("not crawled", None, None, None) for year in range(2019, 2023)},
+    **{("庚市人民政府", year): ("not crawled", None, None, None) for year in range(2019, 2023)},
     **{("国家某某局", year): ("missing", None, None, None) for year in (2019, 2020, 2021)},
     ("国家某某局", 2022): ("published", "late", "2023-02-01", 1),
 }
 KINDS = {"甲县人民政府": "government", "甲县财政局": "department", "福建省财政厅": "department",
          "乙县人民政府": "government", "丙县人民政府": "government", "丁县": "government",
-         "戊镇人民政府": "township", "己县人民政府": "government", "国家某某局": "department"}
+         "戊镇人民政府": "township", "己县人民政府": "government", "国家某某局": "department",
+         "庚市人民政府": "government"}
 
 
 def add_report(db, number: int, portal_id: str, agency: str, year: int, published: str, listing_date: str) -> None:
@@ -110,6 +113,9 @@ def build_archive(path):
         for portal_id, listings in [("gov-a", 3), ("dept-b", 1), ("gov-c", 0), ("gov-d", 0), ("gov-e", 2), ("cn-x", 1)]:
             store.record_crawl(db, {**crawl, "portal_id": portal_id, "listings_seen": listings,
                                     "started_at": "2000-01-01T00:00:00+00:00"})
+        # gov-g: its walk began in a run that was interrupted before it read anything
+        runs.start_run(db, "run-1", ["gov-g"])
+        store.record_crawl(db, {**crawl, "portal_id": "gov-g", "listings_seen": 0})
         store.record_failure(db, portal_id="gov-c", url="http://c.example/nb/", stage="listing",
                              error="ConnectionRefusedError: Connection was refused by other side")
         store.record_failure(db, portal_id="gov-d", url="http://d.example/xxgk/", stage="discovery",
@@ -172,7 +178,9 @@ def test_portals_say_whether_the_column_was_read_and_why_not(archive):
     portals = {row["portal_id"]: row for row in archive["conn"].execute("select * from coverage_portals")}
     assert {p: row["column_status"] for p, row in portals.items()} == {
         "gov-a": "given", "dept-b": "given", "gov-c": "unreachable", "gov-d": "not found", "gov-e": "discovered",
-        "gov-f": "not crawled", "cn-x": "given"}
+        "gov-f": "not crawled", "cn-x": "given", "gov-g": "not crawled"}
+    assert "run run-1 did not finish" in portals["gov-g"]["column_reason"]
+    assert portals["gov-f"]["column_reason"] == "no crawl of this portal recorded"
     assert "listing: ConnectionRefusedError" in portals["gov-c"]["column_reason"]
     assert "no 年报 column found" in portals["gov-d"]["column_reason"]
     assert portals["gov-a"]["reports_per_year"] == '{"2012": 1, "2019": 2, "2020": 2, "2021": 1, "2022": 3}'
