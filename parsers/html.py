@@ -144,9 +144,12 @@ def read(text: str) -> dict:
     if not title:
         node = doc.find(".//title")
         title = node.text_content().strip() if node is not None else None
-    plain = _plain(doc)
+    cut: list[str] = []
+    plain = limits.cut_text(_plain(doc), cut)
     if not body or len(body) < 200:
         body = plain
+    body = limits.cut_text(body, cut)
+    notes += cut[:1]
     if title:
         title = re.split(r"\s*[_|｜]\s*", title)[0].strip() or None
     published = meta.date_of(_first(metas, _META_DATE)) or meta.published_from_text(plain)

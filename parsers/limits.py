@@ -12,10 +12,9 @@ MAX_UNZIPPED = 256 << 20  # bytes a zip container's members may inflate to, toge
 MAX_RATIO = 100  # inflated / compressed size of one member (text XML: about 5-30)
 RATIO_FLOOR = 1 << 20  # members smaller than this may have any ratio
 MAX_MEMBERS = 10_000
-MAX_XML_PART = 64 << 20  # bytes of the one XML part a reader parses whole (document.xml, a sheet)
+MAX_XML_PART = 16 << 20  # bytes of one XML part a reader parses whole (document.xml: a report's is 0.1-3 MB)
 MAX_TABLE_CELLS = 1_000_000  # grid slots of one document's tables, spans counted
 MAX_PDF_PAGES = 300
-MAX_PDF_TEXT = 2_000_000  # characters of text read from one PDF (a report has some 10,000-100,000)
 MAX_PDF_PAGE_OBJECTS = 200_000  # page objects (paths, text runs, forms) and path segments looked at on one page
 MAX_PDF_EDGES = 20_000  # straight lines drawn on one page, before they are joined into rules
 MAX_PDF_CROSSINGS = 2_000  # horizontal × vertical rules of one page for the table finder (superlinear in them)
@@ -23,6 +22,7 @@ MAX_PDF_DOCUMENT_CROSSINGS = 10_000  # the same over the whole document
 MAX_PDF_TABLE_CHARACTERS = 200_000  # characters boxed on the pages holding tables, in all
 MAX_PDF_TABLE_WORK = 10_000_000  # characters × (rows + columns) of those pages' tables, in all
 MAX_HTML_DEPTH = 200  # libxml2's HTML parser stops at 256 levels and drops the rest
+MAX_TEXT = 500_000  # characters of a document's text read further (a report has some 10,000-100,000)
 
 _CHUNK = 1 << 20
 
@@ -73,3 +73,12 @@ def _check_sizes(member: zipfile.ZipInfo, size: int, verb: str) -> None:
     if size > MAX_XML_PART and name.lower().endswith((".xml", ".rels")):
         raise LimitExceeded(f"zip member {name} {verb} {megabytes(size)} of XML,"
                             f" over the limit of {megabytes(MAX_XML_PART)} for one part")
+
+
+def cut_text(text: str, notes: list[str]) -> str:
+    """`text` up to MAX_TEXT characters; a note when it was longer (the table and section
+    reading that follows costs tens of microseconds a character)."""
+    if len(text) <= MAX_TEXT:
+        return text
+    notes.append(f"text of {len(text)} characters: only the first {MAX_TEXT} read (the text limit)")
+    return text[:MAX_TEXT]

@@ -35,8 +35,8 @@ def pdf(data: bytes) -> tuple[str, list, list[str]]:
         if count > limits.MAX_PDF_PAGES:
             notes.append(f"PDF of {count} pages: only the first {limits.MAX_PDF_PAGES} read (the page limit)")
         for number in range(min(count, limits.MAX_PDF_PAGES)):
-            if read > limits.MAX_PDF_TEXT:
-                notes.append(f"PDF text past {limits.MAX_PDF_TEXT} characters: the pages from {number + 1} on not"
+            if read > limits.MAX_TEXT:
+                notes.append(f"PDF text past {limits.MAX_TEXT} characters: the pages from {number + 1} on not"
                              " read (the text limit)")
                 break
             page = document[number]
@@ -60,7 +60,7 @@ def pdf(data: bytes) -> tuple[str, list, list[str]]:
     if unruled:
         notes.append(f"tables not read on {len(unruled)} page(s) ({', '.join(str(n) for n, _ in unruled[:10])}"
                      f"{' …' if len(unruled) > 10 else ''}): {unruled[0][1]}")
-    return "\n".join(texts), grids, notes
+    return limits.cut_text("\n".join(texts), notes), grids, notes
 
 
 def _spend(budget: list[int], characters: int, tables: list) -> None:
@@ -236,8 +236,16 @@ def docx(data: bytes) -> tuple[str, list, list[str]]:
 
     limits.check_zip(data)
     document = python_docx.Document(io.BytesIO(data))
-    text = "\n".join(p.text for p in document.paragraphs)
-    grids, notes, budget = [], [], [limits.MAX_TABLE_CELLS]
+    parts, size, notes = [], 0, []
+    for number, paragraph in enumerate(document.paragraphs):  # their text is slow to make: only what is read
+        if size > limits.MAX_TEXT:
+            notes.append(f"text past {limits.MAX_TEXT} characters: the paragraphs from {number + 1} on not read"
+                         " (the text limit)")
+            break
+        parts.append(paragraph.text)
+        size += len(parts[-1]) + 1
+    text = limits.cut_text("\n".join(parts), [] if notes else notes)
+    grids, budget = [], [limits.MAX_TABLE_CELLS]
     for table in document.tables:
         try:
             grids.append(_docx_grid(table, budget))
@@ -293,7 +301,8 @@ def xlsx(data: bytes) -> tuple[str, list, list[str]]:
             sheets.append(_sheet_grid(rows, spans, budget))
     finally:
         book.close()
-    return _sheets_text(sheets), [grid for grid in sheets if grid], []
+    notes = []
+    return limits.cut_text(_sheets_text(sheets), notes), [grid for grid in sheets if grid], notes
 
 
 _SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -341,7 +350,8 @@ def xls(data: bytes) -> tuple[str, list, list[str]]:
         rows = [(r, {c: value for c, (kind, value) in enumerate(zip(sheet.row_types(r), sheet.row_values(r)))
                      if kind not in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK)}) for r in range(sheet.nrows)]
         sheets.append(_sheet_grid([row for row in rows if row[1]], sheet.merged_cells, budget))
-    return _sheets_text(sheets), [grid for grid in sheets if grid], []
+    notes = []
+    return limits.cut_text(_sheets_text(sheets), notes), [grid for grid in sheets if grid], notes
 
 
 def _sheet_grid(rows: list, spans, budget: list[int]) -> list[list[str | None]]:

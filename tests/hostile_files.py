@@ -163,6 +163,11 @@ def docx_large_xml(size: int = 80 << 20) -> bytes:
     return _replace(_docx_base(), {"word/document.xml": _document(block * (size // len(block.encode())))}, 1)
 
 
+def docx_long_text() -> bytes:
+    """A DOCX of 12 MB of paragraphs: within the zip limits, its text past the text limit."""
+    return docx_large_xml(12 << 20)
+
+
 def _xlsx_base() -> bytes:
     import openpyxl
 
@@ -320,6 +325,7 @@ HOSTILE = {
     "docx_vmerge_bomb": ("vmerge.docx", docx_vmerge_bomb),
     "docx_zip_bomb": ("bomb.docx", docx_zip_bomb),
     "docx_large_xml": ("large.docx", docx_large_xml),
+    "docx_long_text": ("long.docx", docx_long_text),
     "docx_xxe": ("xxe.docx", docx_xxe),
     "docx_billion_laughs": ("laughs.docx", docx_billion_laughs),
     "xlsx_merge_bomb": ("merge.xlsx", xlsx_merge_bomb),

@@ -79,6 +79,14 @@ def test_an_xml_part_too_big_to_parse_is_refused(parsed):
     _limit_error(parsed("docx_large_xml"), "word/document.xml", "for one part")
 
 
+def test_text_past_the_text_limit_is_noted(parsed):
+    from parsers.limits import MAX_TEXT
+
+    result = parsed("docx_long_text")
+    assert result["error"] is None and MAX_TEXT - 100 < result["body_length"] <= MAX_TEXT
+    assert any("the text limit" in note for note in result["notes"]), result["notes"]
+
+
 @pytest.mark.parametrize("key", ["html_billion_laughs", "docx_xxe", "docx_billion_laughs", "xlsx_xxe",
                                  "xlsx_billion_laughs"])
 def test_entities_are_not_expanded(parsed, key):
