@@ -1,0 +1,107 @@
+"""Discovery at scale over a simulated national web (nianbao/national_web): 60 portals,
+each on its own loopback addresses, registered with their homepage only, built from
+every homepage structure (deep menus, the platform on another host, script menus,
+redirects, moved domains, 部门 columns, gkmlpt) and the failures discovery must name."""
+import sqlite3
+from collections import defaultdict
+
+import pytest
+
+from conftest import run_crawl
+from nianbao.national_web.generator import STRUCTURES
+from nianbao.national_web.server import NationalWeb
+
+PORTALS = 60
+# a refused connection is not retried: the unreachable portals answer at once
+FAST = ("-s", "RETRY_TIMES=0")
+
+
+@pytest.fixture(scope="module")
+def web():
+    national = NationalWeb(PORTALS).start()
+    yield national
+    national.stop()
+
+
+def crawl(web, folder, *extra):
+    web.requests.clear()
+    result = run_crawl(web.write_registry(folder / "registry.csv"), folder / "archive.db", *FAST, *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def columns(db) -> dict[str, dict[str, str]]:
+    """portal → {column URL: status}"""
+    found = defaultdict(dict)
+    for portal_id, url, status in sqlite3.connect(db).execute("select portal_id, url, status from columns"):
+        found[portal_id][url] = status
+    return found
+
+
+@pytest.fixture(scope="module")
+def first(web, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("national")
+    crawl(web, folder)
+    return folder
+
+
+def test_every_structure_is_in_the_simulated_web(web):
+    assert {portal.structure for portal in web.portals} == set(STRUCTURES)
+    assert len({portal.homepage(web.port).split("/")[2] for portal in web.portals}) == PORTALS
+
+
+def test_columns_found_and_their_reports_archived(web, first):
+    db = first / "archive.db"
+    found = columns(db)
+    reports = {url for (url,) in sqlite3.connect(db).execute("select url from reports")}
+    expected = [portal for portal in web.manifest() if portal["expect"] == "column"]
+    complete = [portal for portal in expected
+                if found.get(portal["id"]) == {column["url"]: "ok" for column in portal["columns"]}]
+    assert len(complete) >= 0.95 * len(expected), sorted(
+        (p["id"], p["structure"]) for p in expected if p not in complete)
+    for portal in complete:
+        for column in portal["columns"]:
+            assert {report["url"] for report in column["reports"]} <= reports, (portal["id"], column["url"])
+    # columns on another host, deep, in script menus, of departments: all among them
+    assert {p["structure"] for p in complete} >= {"deep", "other_host", "script_json", "script_write", "moved",
+                                                  "moved_script", "redirect", "departments", "gkmlpt"}
+
+
+def test_each_portal_without_a_column_has_its_reason(web, first):
+    failures = defaultdict(list)
+    for portal_id, stage, error in sqlite3.connect(first / "archive.db").execute(
+            "select portal_id, stage, error from failures"):
+        failures[portal_id].append((stage, error))
+    missing = [portal for portal in web.manifest() if portal["expect"] != "column"]
+    assert {portal["expect"] for portal in missing} == {"unreachable", "no platform", "no column"}
+    for portal in missing:
+        reasons = [error.split(":")[0] for stage, error in failures[portal["id"]] if stage == "discovery"]
+        assert reasons == [portal["expect"]], (portal["id"], failures[portal["id"]])
+    assert not columns(first / "archive.db").keys() & {portal["id"] for portal in missing}
+
+
+def test_a_second_crawl_starts_from_the_stored_columns(web, first):
+    stored = columns(first / "archive.db")
+    crawl(web, first)
+    assert stored, "the first crawl stored no column"
+    for portal_id in stored:
+        assert web.count("discovery", portal_id) == 0, portal_id
+        assert web.count("listing", portal_id) > 0, portal_id
+    assert set(columns(first / "archive.db")) == set(stored)
+
+
+def test_a_column_that_stops_answering_is_searched_again(web, first):
+    manifest = {portal["id"]: portal for portal in web.manifest()}
+    portal_id = next(p.id for p in web.portals if p.structure == "deep" and p.family != "gkmlpt")
+    old = manifest[portal_id]["columns"][0]["url"]
+    crawl(web, first, "-a", f"portal={portal_id}")  # the column is stored (it answered)
+    assert columns(first / "archive.db")[portal_id] == {old: "ok"}
+    web.move_column(portal_id)
+    new = web.manifest()[web.portals.index(next(p for p in web.portals if p.id == portal_id))]["columns"][0]
+    assert new["url"] != old
+    crawl(web, first, "-a", f"portal={portal_id}")
+    assert columns(first / "archive.db")[portal_id] == {old: "stale", new["url"]: "ok"}
+    assert web.count("discovery", portal_id) > 0
+    reports = {url for (url,) in sqlite3.connect(first / "archive.db").execute(
+        "select url from reports where portal_id = ?", [portal_id])}
+    assert {report["url"] for report in new["reports"]} <= reports
