@@ -156,15 +156,18 @@ class Frontier:
 
 
 class EngineErrors(logging.Handler):
-    """Errors logged by Scrapy's engine are requests or items lost; callback and item
-    errors are counted through their signals."""
+    """Errors logged by Scrapy's engine are requests or items lost, and so are the
+    exceptions it logs at INFO ("Error while handling downloader output" …); callback
+    and item errors are counted through their signals."""
 
     def __init__(self, frontier: Frontier):
-        super().__init__(logging.ERROR)
+        super().__init__()
         self.frontier = frontier
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg in (SPIDERERRORMSG, ITEMERRORMSG) or not record.name.startswith(ENGINE_LOGGERS):
+            return
+        if record.levelno < logging.ERROR and not (record.exc_info and record.name.startswith("scrapy.core.")):
             return
         request = record.args.get("request") if isinstance(record.args, dict) else None
         self.frontier.lose("engine errors", portal_of(request) if isinstance(request, Request) else None)

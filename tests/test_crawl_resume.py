@@ -100,3 +100,17 @@ def test_a_named_run_once_finished_is_not_walked_again(tmp_path, registry, refer
     assert "5 portals done earlier" in again.stderr and "'downloader/request_count'" not in again.stderr
     assert runs(db) == [("2026-q4", "finished", None, 2)]
     assert not differences(snapshot(db), reference)
+
+
+def test_a_run_whose_end_cannot_be_recorded_does_not_say_it_finished(tmp_path, registry):
+    """A fault while writing the run's end is an error of Scrapy's signal dispatch, not
+    a callback's or an item's: the crawl exits 1 all the same."""
+    db = tmp_path / "archive.db"
+    archive = open_archive(db)
+    archive.execute("create trigger refuse before update of status on runs when new.status = 'finished' "
+                    "begin select raise(abort, 'disk I/O error'); end")
+    archive.conn.commit()
+    archive.close()
+    result = run_crawl(registry, db)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "crawl: incomplete: lost without a record: engine errors (1)" in result.stderr.splitlines()
