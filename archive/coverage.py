@@ -9,7 +9,7 @@ crawl and of `nianbao reparse` (or `python -m archive.coverage DB`):
   incomplete run) and why, from the latest crawl's yield (`crawls`), failures and
   `run_portals`; its reports per year;
 - `coverage_body_years`: per body and year from `coverage.json`'s first_year to the
-  latest year archived, for every body that published for a year of that span:
+  latest ended year archived, for every body that published for a year of that span:
   published (with date, deadline, on time or late), missing (the body published other
   years of the span), not found / unreachable / not crawled (a portal of which
   nothing is archived: its own body), not due (the deadline is still to come);
@@ -175,7 +175,8 @@ def _published_row(reports: list[dict], kind: str, year: int, rules: dict) -> di
 def body_years(db: sqlite_utils.Database, rules: dict, columns: dict[str, dict], today: date) -> list[dict]:
     reports = _rows(db, """select r.id, r.body_id, r.portal_id, r.year, r.published, d.listing_date
                            from reports r left join documents d on d.url = r.url where r.year is not null""")
-    years = [r["year"] for r in reports if r["year"] >= rules["first_year"]]
+    # a year ends before its report can be published: a later one is a misread year
+    years = [r["year"] for r in reports if rules["first_year"] <= r["year"] < today.year]
     span = range(rules["first_year"], max(years) + 1) if years else range(0)
     by_body_year = defaultdict(list)
     for report in reports:
