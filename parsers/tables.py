@@ -292,11 +292,27 @@ class Reader:
         return found
 
     def read_appeals(self, items: list[Item]) -> None:
-        s = formats.spec()
-        codes = [f"appeals.{g}.{c}" for g in s["appeals_groups"] for c in s["appeals_columns"]]
         vals = [(k, t) for k, t in items if k != "T"]
         if vals:
-            self.place(codes, vals, check=True)
+            first = next((i for i, (k, _) in enumerate(items) if k == "V"), len(items))
+            header = "".join(t for k, t in items[:first] if k == "T")
+            self.place(self._appeal_codes(header), vals, check=True)
+
+    def _appeal_codes(self, header: str) -> list[str]:
+        """Codes of table 四's figures in printed order: groups and columns in the order of their
+        header words when it names each once (else the form's order)."""
+        s = formats.spec()
+        groups, cols = s["appeals_groups"], s["appeals_columns"]
+        found = formats.header_columns("appeals", header)
+        seen_groups = list(dict.fromkeys(w for w in found if w in groups))
+        seen_cols = [w for w in found if w in cols][:len(cols)]
+        if sorted(seen_groups) == sorted(groups) and seen_groups != groups:
+            self.notes.append(f"appeals: groups printed in the order {', '.join(seen_groups)}")
+            groups = seen_groups
+        if sorted(seen_cols) == sorted(cols) and seen_cols != cols:
+            self.notes.append(f"appeals: columns printed in the order {', '.join(seen_cols)}")
+            cols = seen_cols
+        return [f"appeals.{g}.{c}" for g in groups for c in cols]
 
     def resolve(self) -> None:
         """Choose among readings: jointly by the request checks, then confirmed by every check."""

@@ -12,7 +12,8 @@ from parsers import formats, parse
 from parsers.align import align
 from parsers.tables import joins
 from variants import (base_texts, collapse_repeats, gold_reports, html_pages, line_per_cell, mutate_label,
-                      number_tokens, one_row_other, reorder_requests, sample_pages, short_active, split_number)
+                      number_tokens, one_row_other, reorder_appeals, reorder_requests, sample_pages, short_active,
+                      split_number)
 
 
 @lru_cache(maxsize=1)
@@ -181,6 +182,18 @@ def test_reordered_request_columns_by_header():
             assert_reads(parse(bent[0], name="v.txt"), bent[1], base, what=name)
     if not made:
         pytest.skip("no report printed one cell per line")
+
+
+def test_reordered_appeal_columns_by_header():
+    """Table 四 printed with 总计 first in each group: figures follow their header."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        bent = reorder_appeals(text, gold)
+        if bent:
+            made += any(v for c, v in gold["cells"].items() if c.startswith("appeals."))
+            assert_reads(parse(bent[0], name="v.txt"), bent[1], base, what=name)
+    if not made:
+        pytest.skip("no report with lawsuits printed one cell per line")
 
 
 def test_collapsed_repeated_lines_give_nulls_not_wrong_figures():

@@ -244,6 +244,29 @@ def reorder_requests(text: str, gold: dict) -> tuple[str, dict] | None:
     return out + text[pos:], gold["cells"]
 
 
+def reorder_appeals(text: str, gold: dict) -> tuple[str, dict] | None:
+    """Table 四 printed with 总计 first in each group (header and figures), one cell per line."""
+    start = re.search(r"四\s*[、.]\s*政府信息公开行政复议", text)
+    end = re.search(r"五\s*[、.]", text[start.end():]) if start else None
+    if not end or not line_per_cell(text):
+        return None
+    region = text[start.end():start.end() + end.start()]
+    words = [label_regex(w) for w in formats.spec()["appeals_column_labels"]]
+    header = re.compile(r"\s*".join(words))
+    region, n = header.subn("总计\n结果维持\n结果纠正\n其他结果\n尚未审结", region)
+    figures = list(re.finditer(rf"(?m)^[\t ]*({_VAL})[\t ]*$", region))
+    if n != 3 or len(figures) != 15:
+        return None
+    out, pos = [], 0
+    for g in range(3):
+        group = [m.group(1) for m in figures[5 * g:5 * g + 5]]
+        for m, value in zip(figures[5 * g:5 * g + 5], [group[-1], *group[:-1]]):
+            out.append(region[pos:m.start(1)] + value)
+            pos = m.end(1)
+    region = "".join(out) + region[pos:]
+    return text[:start.end()] + region + text[start.end() + end.start():], gold["cells"]
+
+
 def html_pages(reports: list[dict]) -> list[tuple[str, str, dict]]:
     """(name, page text, gold) of each distinct report published as an HTML page."""
     out, seen = [], set()
@@ -300,7 +323,8 @@ def variants(base: list[tuple[str, str, dict]], typo_positions=(0.0, 0.5, 0.99))
                     if t:
                         out.append((f"{name}|{kind}:{r['row']}@{at}", t, gold["cells"]))
         for label, made in (("one-row-六", one_row_other(text, gold)), ("short-二", short_active(text, gold)),
-                            ("reordered-三", reorder_requests(text, gold))):
+                            ("reordered-三", reorder_requests(text, gold)),
+                            ("reordered-四", reorder_appeals(text, gold))):
             if made:
                 out.append((f"{name}|{label}", made[0], made[1]))
         for table in ("requests", "active"):
