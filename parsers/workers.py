@@ -30,7 +30,7 @@ from . import _empty, parse
 class Limits(NamedTuple):
     """What one parse may use; 0 is no limit. The crawl's are in crawler/settings.py."""
 
-    memory_mb: int = 2048  # address space of a worker; parsing real reports peaks below 100 MB
+    memory_mb: int = 2048  # address space of a worker; the largest real reports: ~180 MB (benchmarks/parse_memory.py)
     timeout: float = 180.0  # seconds per document; real reports take under 1 s, DOC conversion up to 120 s
 
 
