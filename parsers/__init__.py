@@ -1,15 +1,17 @@
-"""Turn one annual report (HTML, text, PDF, DOCX, DOC/WPS, XLSX/XLS) into the project's data
-contract.
+"""Turn one annual report (HTML, text, PDF, DOCX, DOC/WPS, XLSX/XLS, OFD, a scanned PDF or an
+image of its tables) into the project's data contract.
 
 `parse()` is the only entry point the rest of nianbao needs: bytes or text in, a plain
 dict out (see shared/spec/FORMATS.md, "The parse contract"). It never raises. Beside the
 contract's keys it gives `verified`: per table (active, requests, appeals), true when every
 arithmetic check of that table passes, false when one fails or cannot run, null for a table
-without checks (二); and `notes`, saying why a cell the report prints was left null.
+without checks (二); `notes`, saying why a cell the report prints was left null; and
+`read_by`, how the figures were read (`text`, `grid`: from table grids, `ocr`: from page
+images).
 """
 import re
 
-from . import checks, decode, formats, grid, html, meta, readers, sections, tables, tokens
+from . import checks, decode, formats, grid, html, limits, meta, ocr, ofd, readers, sections, tables, tokens
 
 __all__ = ["parse"]
 
@@ -17,7 +19,7 @@ __all__ = ["parse"]
 def _empty(name: str) -> dict:
     return {"source": name, "title": None, "agency": None, "year": None, "format": "none", "cells": {},
             "units": {}, "checks": {}, "check_details": [], "verified": {}, "published": None, "sections": {}, "body": "",
-            "notes": [], "tokens": {}}
+            "notes": [], "tokens": {}, "read_by": None}
 
 
 def _read_tables(items, fmt_text: str, body: str, layout: str = "cells") -> tuple[str, dict]:
@@ -31,22 +33,23 @@ def _score(fmt: str, result: dict) -> float:
     return filled - 5 * fails
 
 
-def _tables(text: str, grids: list, body: str) -> tuple[str, dict]:
-    """Read the tables from real grids and from the flattened text; keep the better reading."""
+def _tables(text: str, grids: list, body: str) -> tuple[str, dict, str | None]:
+    """Read the tables from real grids and from the flattened text; keep the better reading
+    (and say which: `grid` or `text`)."""
     options = []
     if grids:
         items = grid.items(grids)
         label_text = "".join(t for k, t in items if k == "T")
-        options.append(_read_tables(items, label_text, body))
+        options.append((*_read_tables(items, label_text, body), "grid"))
     begin, end = sections.table_span(text)
     region = text[begin:end]
-    options.append(_read_tables(tokens.stream(region), "".join(region.split()), body, tokens.layout(region)))
+    options.append((*_read_tables(tokens.stream(region), "".join(region.split()), body, tokens.layout(region)), "text"))
     usable = [o for o in options if o[0] != "none"]
     if not usable:
-        return "none", tables.read([], "none")
+        return "none", tables.read([], "none"), None
     if len(usable) == 1:
         return usable[0]
-    return max(usable, key=lambda o: _score(*o))
+    return max(usable, key=lambda o: _score(o[0], o[1]))
 
 
 def _split_archive_header(text: str) -> tuple[str, str]:
@@ -58,14 +61,22 @@ def _split_archive_header(text: str) -> tuple[str, str]:
 def _parse(data, name: str, content_type: str) -> dict:
     out = _empty(name)
     kind = decode.kind(data, name, content_type)
-    if isinstance(data, str) and kind in ("pdf", "docx", "doc", "xlsx", "xls"):
+    if isinstance(data, str) and kind in ("pdf", "docx", "doc", "xlsx", "xls", "ofd", "image"):
         kind = "text"
     grids, title, published, source, header_text, read_notes = [], None, None, None, "", []
+    ocr_pages = 0  # pages (or images) whose text only OCR could read
     if kind == "doc":
         data, kind = readers.doc_to_docx(data, ".wps" if name.lower().endswith(".wps") else ".doc"), "docx"
     if kind == "pdf":
         body, grids, read_notes = readers.pdf(data)
+        body, grids, read_notes, ocr_pages = ocr.scanned_pdf(data, body, grids, read_notes)
         table_text = body
+    elif kind == "ofd":
+        body, grids, read_notes = ofd.read(data)
+        table_text = body
+    elif kind == "image":
+        body, grids, read_notes = ocr.image(data)
+        table_text, ocr_pages = body, int(ocr.available())
     elif kind in ("docx", "xlsx", "xls"):
         body, grids, read_notes = getattr(readers, kind)(data)
         table_text = body
@@ -75,7 +86,7 @@ def _parse(data, name: str, content_type: str) -> dict:
         published, source, table_text = page["published"], page["source"], page["plain"]
         header_text, read_notes = page["plain"], page["notes"]
     else:
-        raw = decode.to_text(data)
+        raw = limits.cut_text(decode.to_text(data), read_notes)
         header, body = _split_archive_header(raw)
         title = meta.title_from_text(header) if header else None
         published = meta.published_from_text(header or raw)
@@ -87,7 +98,7 @@ def _parse(data, name: str, content_type: str) -> dict:
     title = title or meta.title_from_text(body)
     if title and not meta.year_of(title, "") and not re.search(r"报告|年报", title):
         title = meta.title_from_text(body) or title
-    fmt, result = _tables(ntext, grids, nbody)
+    fmt, result, read_by = _tables(ntext, grids, nbody)
     details = checks.run(fmt, result["cells"])
     parts = sections.split(nbody)
     out.update({
@@ -107,6 +118,8 @@ def _parse(data, name: str, content_type: str) -> dict:
         "body": body.strip(),
         "notes": read_notes + result["notes"],
         "tokens": result["tokens"],
+        # how the figures were read: from the text, from table grids, or from OCR of page images
+        "read_by": ("ocr" if ocr_pages else read_by) if fmt != "none" else None,
     })
     return out
 

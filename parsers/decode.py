@@ -1,4 +1,4 @@
-"""Guess what an input is (HTML, text, PDF, DOCX, DOC/WPS) and decode bytes to text.
+"""Guess what an input is (HTML, text, PDF, DOCX, DOC/WPS, XLSX/XLS, OFD) and decode bytes to text.
 
 Government sites serve GBK/GB2312/GB18030 with missing or wrong declarations, so a
 declared charset is only a hint: strict UTF-8 first, then GB18030, then detection.
@@ -9,10 +9,14 @@ _HTML_SUFFIXES = (".html", ".htm", ".shtml", ".jhtml", ".xhtml", ".jsp", ".asp",
 
 
 def kind(data: bytes | str, name: str = "", content_type: str = "") -> str:
-    """One of html, text, pdf, docx, doc, xlsx, xls."""
+    """One of html, text, pdf, docx, doc, xlsx, xls, ofd, image."""
     head = data[:8] if isinstance(data, bytes) else b""
     if head.startswith(b"%PDF"):
         return "pdf"
+    if isinstance(data, bytes) and data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"II*\x00", b"MM\x00*")):
+        return "image"  # a table published as a picture (read by OCR)
+    if head.startswith(b"PK\x03\x04") and (b"OFD.xml" in data or b"ofd.xml" in data):  # GB/T 33190's entry part
+        return "ofd"
     if head.startswith(b"PK\x03\x04"):  # a zip: Word or Excel by the parts it holds
         return "xlsx" if b"xl/workbook" in data and b"word/document" not in data else "docx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # an OLE file: by its main stream, else as its name or type says

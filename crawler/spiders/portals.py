@@ -24,10 +24,10 @@ from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, sel
 from crawler.stats import count
 from parsers.titles import classify_title
 
-# href="….pdf" (or .doc .docx .wps .xls .xlsx, with or without a query string), matched
+# href="….pdf" (or .doc .docx .wps .xls .xlsx .ofd, with or without a query string), matched
 # in the page's bytes lowercased: the same length, so the link is cut from the original
 # bytes; and a lowercase literal lets the scan skip ahead (a case-blind one is 5× slower)
-ATTACHMENT_HREF = re.compile(rb"""href\s*=\s*["']?([^"'\s>]+?\.(?:pdf|docx?|wps|xlsx?))(?:\?[^"'\s>]*)?["'\s>]""")
+ATTACHMENT_HREF = re.compile(rb"""href\s*=\s*["']?([^"'\s>]+?\.(?:pdf|docx?|wps|xlsx?|ofd))(?:\?[^"'\s>]*)?["'\s>]""")
 
 
 def parse_years(spec: str) -> range | None:

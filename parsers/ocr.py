@@ -1,0 +1,298 @@
+"""OCR of scanned report pages and table images, with RapidOCR (PP-OCR's detection and
+recognition models in ONNX, shipped inside the rapidocr-onnxruntime wheel: nothing is
+downloaded at run time). Optional: without it (the `ocr` extra) such pages are recorded in
+a note and read as having no text.
+
+A page image is straightened (the skew of its long rules or, without rules, of its text
+lines), its text boxes found and read, its ruled lines found in the pixels (OpenCV
+morphology) and given, in points, to the PDF reader's table finder (readers._ruled_tables);
+each box's characters, spread along the box, go to the cells as a PDF's characters do
+(readers._grid). A cell left empty that holds ink (a lone small figure the detector missed)
+is read again on its own. The page's text is its boxes line by line.
+"""
+import functools
+import importlib.util
+import io
+import math
+import time
+
+from . import limits, readers
+
+RENDER_DPI = 200  # scanned PDF pages are rendered at this resolution …
+MAX_SIDE = 2000  # … or less, so that the longer side stays within the detector's input
+MIN_TEXT_CHARACTERS = 10  # a PDF page printing fewer characters has no text layer worth reading
+MAX_OCR_PAGES = 30  # pages of one document read by OCR (a report has 5-20)
+MAX_OCR_SECONDS = 120  # OCR time of one document, within the parse time limit (NIANBAO_PARSE_TIMEOUT, 180 s)
+IMAGE_SEARCH_OBJECTS = 1000  # objects of a page (and of each form in it) looked at for an image
+MAX_IMAGE_PIXELS = 50_000_000  # an image past this is not decoded (a decompression bomb)
+TEXT_SCORE = 0.3  # recognitions below this confidence are dropped (RapidOCR's default 0.5 drops lone 0s)
+INSTALL_HINT = "OCR needs rapidocr-onnxruntime (pip install 'nianbao[ocr]')"
+
+
+def available() -> bool:
+    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
+
+
+@functools.cache
+def _engine():
+    from rapidocr_onnxruntime import RapidOCR
+
+    # one thread per operator: a parse worker runs per core already
+    return RapidOCR(text_score=TEXT_SCORE, use_cls=False, intra_op_num_threads=1, inter_op_num_threads=1)
+
+
+def image(data: bytes) -> tuple[str, list, list[str]]:
+    """(text, grids, notes) of an image file (a table published as a picture)."""
+    if not available():
+        return "", [], [f"an image: not read ({INSTALL_HINT})"]
+    from PIL import Image
+
+    picture = Image.open(io.BytesIO(data))
+    if picture.width * picture.height > MAX_IMAGE_PIXELS:
+        raise limits.LimitExceeded(f"image of {picture.width} × {picture.height} pixels, over the limit of"
+                                   f" {MAX_IMAGE_PIXELS}")
+    scale = min(1.0, MAX_SIDE / max(picture.width, picture.height))
+    dpi = (picture.info.get("dpi") or (RENDER_DPI, RENDER_DPI))[0] or RENDER_DPI
+    if scale < 1:
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)))
+    return page(picture, float(dpi) * scale)
+
+
+def scanned_pdf(data: bytes, text: str, grids: list, notes: list[str]) -> tuple[str, list, list[str], int]:
+    """The PDF reader's (text, grids, notes) completed by OCR of the pages without a text
+    layer, and the number of pages OCR read. A PDF whose every page prints text is left
+    as it was (one look at each page's character count)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        count = min(len(document), limits.MAX_PDF_PAGES)
+        scanned = [n for n in range(count)
+                   if document[n].get_textpage().count_chars() < MIN_TEXT_CHARACTERS and _has_image(document[n])]
+        if not scanned:
+            return text, grids, notes, 0
+        pages = ", ".join(str(n + 1) for n in scanned[:10]) + (" …" if len(scanned) > 10 else "")
+        if not available():
+            return text, grids, notes + [f"PDF page(s) {pages} without a text layer: not read ({INSTALL_HINT})"], 0
+        notes = list(notes)
+        if len(scanned) > MAX_OCR_PAGES:
+            notes.append(f"PDF of {len(scanned)} pages without a text layer: only the first {MAX_OCR_PAGES} read"
+                         " by OCR (the OCR page limit)")
+            scanned = scanned[:MAX_OCR_PAGES]
+        texts, grids, start = [], list(grids), time.monotonic()
+        for n in range(count):
+            pdf_page = document[n]
+            if n in scanned and time.monotonic() - start > MAX_OCR_SECONDS:
+                notes.append(f"PDF page {n + 1} not read by OCR: {MAX_OCR_SECONDS} s spent on the pages before"
+                             " (the OCR time limit)")
+                scanned = [m for m in scanned if m < n]
+            if n not in scanned:
+                texts.append(pdf_page.get_textpage().get_text_range().replace("\r\n", "\n").replace("\r", "\n"))
+                continue
+            width, height = pdf_page.get_size()
+            scale = min(RENDER_DPI / 72, MAX_SIDE / max(width, height, 1))
+            page_text, page_grids, page_notes = page(pdf_page.render(scale=scale, grayscale=True).to_pil(),
+                                                     72 * scale)
+            texts.append(page_text)
+            grids += page_grids
+            notes += page_notes
+        notes.append(f"PDF page(s) {pages} without a text layer: read by OCR")
+        return "\n".join(texts), grids, notes, len(scanned)
+    finally:
+        document.close()
+
+
+def _has_image(pdf_page) -> bool:
+    """Whether a page draws an image (directly or in a form), among its first objects: a
+    page without text nor image has nothing for OCR to read."""
+    import pypdfium2.raw as pdfium
+
+    def find(container, count, get, depth: int) -> bool:
+        for index in range(min(count(container), IMAGE_SEARCH_OBJECTS)):
+            handle = get(container, index)
+            kind = pdfium.FPDFPageObj_GetType(handle)
+            if kind == pdfium.FPDF_PAGEOBJ_IMAGE:
+                return True
+            if kind == pdfium.FPDF_PAGEOBJ_FORM and depth < 3 and \
+                    find(handle, pdfium.FPDFFormObj_CountObjects, pdfium.FPDFFormObj_GetObject, depth + 1):
+                return True
+        return False
+
+    return find(pdf_page.raw, pdfium.FPDFPage_CountObjects, pdfium.FPDFPage_GetObject, 0)
+
+
+def page(picture, dpi: float) -> tuple[str, list, list[str]]:
+    """(text, grids, notes) of one page image at `dpi` pixels per inch."""
+    import cv2
+    import numpy as np
+
+    gray = np.asarray(picture.convert("L"))
+    ink = _binary(gray)
+    angle = _skew(ink)
+    if abs(angle) > 0.05:
+        gray = _rotate(gray, angle)
+        ink = _binary(gray)
+    points = 72 / dpi  # pixels to points, the table finder's unit
+    lines = _lines(_read(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)))
+    text = "\n".join(" ".join(_figure(t) for _, t in line) for line in lines)
+    characters = [c for line in lines for box in line for c in _characters(box, points)]  # in reading order
+    notes = [f"an image page straightened by {angle:.2f}°"] if abs(angle) > 0.05 else []
+    try:
+        tables = readers._ruled_tables(_edges(ink, dpi, points), [limits.MAX_PDF_DOCUMENT_CROSSINGS])
+    except limits.LimitExceeded as exc:
+        return text, [], notes + [f"tables of an OCR page not read: {exc}"]
+    grids = []
+    for table in tables:
+        grid = readers._grid(table, characters)
+        _read_empty_cells(table, grid, gray, ink, points)
+        grid = [[None if cell is None else _figure(cell) for cell in row] for row in grid]
+        if any(any(cell for cell in row) for row in grid):
+            grids.append(grid)
+    return text, grids, notes
+
+
+def _binary(gray):
+    import cv2
+
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return ink
+
+
+def _skew(ink) -> float:
+    """Degrees the page is turned by, from its long straight lines (a table's rules, text
+    lines drawn thick enough); 0 when it shows none."""
+    import cv2
+    import numpy as np
+
+    height, width = ink.shape
+    lines = cv2.HoughLinesP(ink, 1, math.pi / 1800, threshold=max(width // 4, 50), minLineLength=width // 4,
+                            maxLineGap=4)
+    if lines is None:
+        return 0.0
+    angles = [math.degrees(math.atan2(y1 - y0, x1 - x0)) for x0, y0, x1, y1 in lines.reshape(-1, 4)]
+    angles = [a for a in angles if abs(a) < 5]
+    return float(np.median(angles)) if angles else 0.0
+
+
+def _rotate(gray, angle: float):
+    import cv2
+
+    height, width = gray.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    return cv2.warpAffine(gray, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def _read(bgr) -> list:
+    """[(quad, text)] of the text boxes found and read on the page."""
+    result, _ = _engine()(bgr)
+    return [(quad, text) for quad, text, _ in (result or []) if text.strip()]
+
+
+def _characters(box, points: float) -> list:
+    """A box's characters, each given a share of the box's width (a CJK character two
+    shares, others one), in points."""
+    quad, text = box
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    left, right, top, bottom = min(xs) * points, max(xs) * points, min(ys) * points, max(ys) * points
+    text = text.strip()
+    shares = [2 if ord(c) > 0x2e7f else 1 for c in text]
+    unit, x, out = (right - left) / max(sum(shares), 1), left, []
+    for character, share in zip(text, shares):
+        if not character.isspace():
+            out.append(readers.Character(character, x + unit * share / 2, (top + bottom) / 2, x, x + unit * share,
+                                         top, bottom))
+        x += unit * share
+    return out
+
+
+def _edges(ink, dpi: float, points: float) -> list[dict]:
+    """The page's long horizontal and vertical strokes (longer than 14 pt: no character's
+    stroke is) as pdfplumber edges, in points."""
+    import cv2
+
+    length = max(int(dpi / 72 * 14), 10)
+    edges = []
+    for orientation, kernel in (("h", (length, 1)), ("v", (1, length))):
+        mask = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+        count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for x, y, w, h, _ in stats[1:count]:
+            if orientation == "h":
+                middle = (y + h / 2) * points
+                edges.append({"x0": x * points, "x1": (x + w) * points, "top": middle, "bottom": middle,
+                              "width": w * points, "height": 0, "orientation": "h"})
+            else:
+                middle = (x + w / 2) * points
+                edges.append({"x0": middle, "x1": middle, "top": y * points, "bottom": (y + h) * points,
+                              "width": 0, "height": h * points, "orientation": "v"})
+            if len(edges) > limits.MAX_PDF_EDGES:
+                raise limits.LimitExceeded(f"more than {limits.MAX_PDF_EDGES} lines on an image page")
+    return edges
+
+
+def _read_empty_cells(table, grid: list, gray, ink, points: float) -> None:
+    """Read again, one by one, the empty cells that hold ink: the detector misses a lone
+    small figure (a 0) beside its neighbours."""
+    crops, slots = [], []
+    for r, row in enumerate(table.rows):
+        for c, cell in enumerate(row.cells):
+            if cell is None or grid[r][c]:
+                continue
+            x0, top, x1, bottom = (round(v / points) for v in cell)
+            inset = 3
+            x0, top, x1, bottom = x0 + inset, top + inset, x1 - inset, bottom - inset
+            if x1 - x0 < 4 or bottom - top < 4:
+                continue
+            if int(ink[top:bottom, x0:x1].sum()) // 255 < 8:
+                continue
+            crops.append(_tight(gray[top:bottom, x0:x1], ink[top:bottom, x0:x1]))
+            slots.append((r, c))
+    if not crops:
+        return
+    import cv2
+
+    results, _ = _engine().text_rec([cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR) for crop in crops])
+    for (r, c), (text, score) in zip(slots, results):
+        if score >= TEXT_SCORE and text.strip():
+            grid[r][c] = text.strip()
+
+
+def _tight(gray, ink):
+    """The crop around a cell's ink, with a margin, as the recogniser expects a text line."""
+    import numpy as np
+
+    rows, columns = np.nonzero(ink)
+    pad = 4
+    top, bottom = max(rows.min() - pad, 0), min(rows.max() + pad + 1, gray.shape[0])
+    left, right = max(columns.min() - pad, 0), min(columns.max() + pad + 1, gray.shape[1])
+    crop = gray[top:bottom, left:right]
+    if crop.shape[1] < crop.shape[0]:  # a lone narrow figure: widen it with white, as in a line of text
+        margin = crop.shape[0] - crop.shape[1]
+        crop = np.pad(crop, ((0, 0), (margin // 2, margin - margin // 2)), constant_values=255)
+    return crop
+
+
+_FIGURE_LOOKALIKES = str.maketrans({"o": "0", "O": "0", "〇": "0", "D": "0", "l": "1", "I": "1", "|": "1"})
+
+
+def _figure(text: str) -> str:
+    """A cell read as a figure with letters that look like digits (o for 0, l for 1) made
+    digits; any other text as read."""
+    compact = text.replace(" ", "")
+    if compact and all(c.isdigit() or c in "oO〇Dl|I" for c in compact) and \
+            (any(c.isdigit() for c in compact) or len(compact) <= 2):
+        return text.translate(_FIGURE_LOOKALIKES)
+    return text
+
+
+def _lines(boxes: list) -> list[list]:
+    """The boxes [(quad, text)] line by line, each line left to right: a box joins the line
+    whose span its middle falls in."""
+    lines: list[list] = []
+    for quad, text in sorted(boxes, key=lambda box: min(p[1] for p in box[0])):
+        ys = [p[1] for p in quad]
+        middle = (min(ys) + max(ys)) / 2
+        if lines and lines[-1][0] <= middle <= lines[-1][1]:
+            lines[-1][2].append((quad, text))
+        else:
+            lines.append([min(ys), max(ys), [(quad, text)]])
+    return [sorted(line, key=lambda box: min(p[0] for p in box[0])) for _, _, line in lines]
