@@ -117,13 +117,32 @@ def is_column_text(text: str) -> bool:
             and len(text) <= 20)
 
 
-def platform_score(link: Link) -> int:
-    """How likely the link leads towards the column: by its text, then its address."""
+def is_address(host: str) -> bool:
+    return host.split(".")[-1].isdigit() or ":" in host
+
+
+def site(host: str) -> str:
+    """The registrable domain of a host name (pingtan.gov.cn for xxgk.pingtan.gov.cn); an
+    address stands for itself (and is never told apart from a portal's other hosts)."""
+    if is_address(host):
+        return host
+    labels = host.lower().split(".")
+    return ".".join(labels[-3:] if labels[-2:] == ["gov", "cn"] else labels[-2:])
+
+
+def platform_score(link: Link, here: str) -> int:
+    """How likely the link leads towards the column: by its text, then its address. A
+    link to another site (the province's platform in a county's footer) comes after
+    the portal's own hosts (www., xxgk., zwgk. … of the same domain)."""
     if YEAR.search(link.text) or len(link.text) > 16 or NOT_PLATFORM.search(link.text):
         return 0
     score = next((points for pattern, points in PLATFORM_TEXTS if pattern.search(link.text)), 0)
-    if score and PLATFORM_PATH.search(urlsplit(link.url).netloc + urlsplit(link.url).path):
+    target = urlsplit(link.url)
+    if score and PLATFORM_PATH.search(target.netloc + target.path):
         score += 1
+    sites = {site(target.hostname or ""), site(urlsplit(here).hostname or "")}
+    if score and len(sites) == 2 and not any(is_address(name) for name in sites):
+        score = max(1, score - 4)
     return score
 
 
@@ -158,7 +177,7 @@ def read_page(response: TextResponse) -> PageLinks:
     gkmlpt = gkmlpt_column(response)
     if gkmlpt:
         columns.insert(0, Link(gkmlpt, "gkmlpt 年报"))
-    scored = [(platform_score(link), index, link) for index, link in enumerate(page_links)]
+    scored = [(platform_score(link, response.url), index, link) for index, link in enumerate(page_links)]
     platforms = [link for score, _, link in sorted(scored, key=lambda t: (-t[0], t[1])) if score > 0]
     return PageLinks(columns=_first_by_url(columns), platforms=_first_by_url(platforms),
                      redirect=script_redirect(response))

@@ -28,6 +28,8 @@ def cmd_parse(args) -> int:
 
 
 def cmd_sample_portals(args) -> int:
+    if args.national:
+        return serve_national_web(args)
     from nianbao.sample_portals.server import base_url, manifests, start_server, write_registry
 
     try:
@@ -58,6 +60,30 @@ def cmd_sample_portals(args) -> int:
         server.shutdown()
         if faults:
             faults.stop()
+    return 0
+
+
+def serve_national_web(args) -> int:
+    """The simulated national web: N portals, each on its own loopback addresses."""
+    from nianbao.national_web.server import NationalWeb
+
+    try:
+        web = NationalWeb(args.national).start()
+    except OSError as error:
+        raise SystemExit(f"nianbao: cannot serve the national web: {error.strerror or error}")
+    expected = sum(portal.expect == "column" for portal in web.portals)
+    print(f"National web: {len(web.portals)} portals ({expected} with a 年报 column) on 127.1.0.1… port "
+          f"{web.port}, e.g. {web.portals[0].homepage(web.port)} (Ctrl-C to stop)", flush=True)
+    if args.registry_out:
+        web.write_registry(args.registry_out)
+        manifest = Path(args.registry_out).with_suffix(".manifest.json")
+        web.write_manifest(manifest)
+        print(f"Registry written to {args.registry_out}, manifest to {manifest}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        web.stop()
     return 0
 
 
@@ -133,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--registry-out", metavar="PATH", help="write a registry for the served portals")
     sample.add_argument("--faults", action="store_true",
                         help="also serve the fault portal (every fault of the real web, see faults.json)")
+    sample.add_argument("--national", type=int, metavar="N", default=0,
+                        help="serve instead a simulated national web of N portals, each on its own loopback "
+                             "addresses (127.1.x.y …), registered with their homepage only")
     sample.set_defaults(func=cmd_sample_portals)
 
     serve = commands.add_parser("serve", help="publish an archive with Datasette (read-only)")

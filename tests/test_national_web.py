@@ -105,3 +105,32 @@ def test_a_column_that_stops_answering_is_searched_again(web, first):
     reports = {url for (url,) in sqlite3.connect(first / "archive.db").execute(
         "select url from reports where portal_id = ?", [portal_id])}
     assert {report["url"] for report in new["reports"]} <= reports
+
+
+def page(url: str, body: str):
+    from scrapy.http import HtmlResponse
+
+    return HtmlResponse(url, body=f"<html><body>{body}</body></html>".encode("utf-8"), encoding="utf-8")
+
+
+def test_links_written_by_scripts_are_read():
+    from crawler.discovery import read_page
+
+    found = read_page(page("http://www.a.gov.cn/", """
+        <script>var menus = [{"menuName": "\\u653f\\u52a1\\u516c\\u5f00", "linkUrl": "\\/zwgk\\/"}];</script>
+        <script>document.write('<li><a href="/xxgk/">政府信息公开</a></li>');</script>
+        <ul><li onclick="location.href='/xxgk/nb/'">信息公开年报</li></ul>"""))
+    assert [link.url for link in found.columns] == ["http://www.a.gov.cn/xxgk/nb/"]
+    assert [link.url for link in found.platforms] == ["http://www.a.gov.cn/xxgk/", "http://www.a.gov.cn/zwgk/"]
+
+
+def test_a_platform_of_another_site_comes_after_the_portals_own():
+    from crawler.discovery import read_page
+
+    found = read_page(page("http://www.pingtan.gov.cn/", """
+        <div class="links"><a href="http://www.fujian.gov.cn/zwgk/">政府信息公开</a></div>
+        <div class="menu"><a href="http://xxgk.pingtan.gov.cn/">政府信息公开</a>
+        <a href="/xxgk/zn.html">政府信息公开指南</a> <a href="/nb/2023.html">2023年政府信息公开工作年度报告</a>
+        <a href="/qy/">企业年报</a> <a href="/tj/">统计年报</a></div>"""))
+    assert [link.url for link in found.platforms] == ["http://xxgk.pingtan.gov.cn/", "http://www.fujian.gov.cn/zwgk/"]
+    assert found.columns == []

@@ -1,7 +1,8 @@
 """Serve a simulated national web: every portal's hosts on their own loopback address
 (127.1.x.y, 127.2.x.y …, one port), so that each is its own host to the crawler, from
 one asyncio server that tells them apart by the address a connection came in on.
-Requests are counted per portal and kind of page (discovery, listing, report)."""
+Requests are counted per portal and kind of page (discovery, listing, report; robots
+and missing for the 404s)."""
 import asyncio
 import csv
 import json
@@ -26,6 +27,7 @@ class NationalWeb:
         self.requests: Counter[tuple[str, str]] = Counter()  # (portal id, kind) → requests answered
         self.port = 0
         self.pages: dict[tuple[str, str], tuple[str, Page]] = {}
+        self.hosts = {host_address(role, portal.index): portal.id for portal in self.portals for role in HOST_NETS}
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="national-web")
 
@@ -116,8 +118,9 @@ class NationalWeb:
         if found:
             portal_id, page = found
             self.requests[(portal_id, page.kind)] += 1
-        else:
-            page = Page(404, b"<html><body>404 Not Found</body></html>", "missing")
+        else:  # robots.txt (none here) or an address no page has
+            page = Page(404, b"<html><body>404 Not Found</body></html>", "robots" if target == "/robots.txt" else "missing")
+            self.requests[(self.hosts.get(address, ""), page.kind)] += 1
         head = [f"HTTP/1.1 {page.status} {HTTPStatus(page.status).phrase}", f"Content-Type: {page.content_type}",
                 f"Content-Length: {len(page.body)}"]
         if page.location:
