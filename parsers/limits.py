@@ -13,6 +13,7 @@ MAX_RATIO = 100  # inflated / compressed size of one member (text XML: about 5-3
 RATIO_FLOOR = 1 << 20  # members smaller than this may have any ratio
 MAX_MEMBERS = 10_000
 MAX_XML_PART = 16 << 20  # bytes of one XML part a reader parses whole (document.xml: a report's is 0.1-3 MB)
+MAX_XML_TOTAL = 32 << 20  # bytes of all XML parts together (python-docx parses every one)
 MAX_TABLE_CELLS = 1_000_000  # grid slots of one document's tables, spans counted
 MAX_PDF_PAGES = 300
 MAX_PDF_PAGE_OBJECTS = 200_000  # page objects (paths, text runs, forms) and path segments looked at on one page
@@ -36,10 +37,11 @@ def megabytes(size: int) -> str:
 
 
 def check_zip(data: bytes) -> None:
-    """Refuse a zip whose members would inflate past MAX_UNZIPPED, or one member past
-    MAX_RATIO, judged first by the sizes the zip declares and then by reading every member
-    with a bounded read (a declared size may lie). Only stored and deflated members (all
-    that Office files use): other methods inflate a whole chunk at once, unbounded."""
+    """Refuse a zip whose members would inflate past MAX_UNZIPPED (their XML past
+    MAX_XML_TOTAL), or one member past MAX_RATIO or MAX_XML_PART, judged first by the sizes
+    the zip declares and then by reading every member with a bounded read (a declared size
+    may lie). Only stored and deflated members (all that Office files use): other methods
+    inflate a whole chunk at once, unbounded."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:
@@ -49,20 +51,28 @@ def check_zip(data: bytes) -> None:
                 raise LimitExceeded(f"zip member {member.filename} uses compression method {member.compress_type},"
                                     " not stored or deflated")
             _check_sizes(member, member.file_size, "declares")
-        declared = sum(member.file_size for member in members)
-        if declared > MAX_UNZIPPED:
-            raise LimitExceeded(f"zip members declare {megabytes(declared)} uncompressed,"
-                                f" over the limit of {megabytes(MAX_UNZIPPED)}")
-        total = 0
+        _check_totals(sum(m.file_size for m in members), sum(m.file_size for m in members if _is_xml(m)), "declare")
+        total = xml = 0
         for member in members:
             size = 0
             with archive.open(member) as stream:
                 while chunk := stream.read(_CHUNK):
                     size += len(chunk)
                     total += len(chunk)
+                    xml += len(chunk) if _is_xml(member) else 0
                     _check_sizes(member, size, "inflates to")
-                    if total > MAX_UNZIPPED:
-                        raise LimitExceeded(f"zip members inflate past the limit of {megabytes(MAX_UNZIPPED)}")
+                    _check_totals(total, xml, "inflate to")
+
+
+def _is_xml(member: zipfile.ZipInfo) -> bool:
+    return member.filename.lower().endswith((".xml", ".rels"))
+
+
+def _check_totals(total: int, xml: int, verb: str) -> None:
+    if total > MAX_UNZIPPED:
+        raise LimitExceeded(f"zip members {verb} {megabytes(total)}, over the limit of {megabytes(MAX_UNZIPPED)}")
+    if xml > MAX_XML_TOTAL:
+        raise LimitExceeded(f"zip members {verb} {megabytes(xml)} of XML, over the limit of {megabytes(MAX_XML_TOTAL)}")
 
 
 def _check_sizes(member: zipfile.ZipInfo, size: int, verb: str) -> None:
@@ -70,7 +80,7 @@ def _check_sizes(member: zipfile.ZipInfo, size: int, verb: str) -> None:
     if size > RATIO_FLOOR and size > MAX_RATIO * max(compressed, 1):
         raise LimitExceeded(f"zip member {name} {verb} {megabytes(size)} from {compressed} bytes,"
                             f" over the compression ratio limit of {MAX_RATIO}:1")
-    if size > MAX_XML_PART and name.lower().endswith((".xml", ".rels")):
+    if size > MAX_XML_PART and _is_xml(member):
         raise LimitExceeded(f"zip member {name} {verb} {megabytes(size)} of XML,"
                             f" over the limit of {megabytes(MAX_XML_PART)} for one part")
 

@@ -51,6 +51,11 @@ def html_long_text_node() -> bytes:
     return ("<html><body><p>" + ("公开" + " " * 1000) * 10_500 + f"</p><p>{AFTER_TEXT}</p></body></html>").encode()
 
 
+def text_long() -> bytes:
+    """A text file of 4.5 million characters in short lines."""
+    return ("某县2023年政府信息公开工作年度报告\n" + "公开。\n" * 1_500_000).encode()
+
+
 def html_billion_laughs() -> bytes:
     return (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
             + b"".join(b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1) if i > 1 else b"&lol;") * 10)
@@ -163,6 +168,27 @@ def docx_large_xml(size: int = 80 << 20) -> bytes:
     return _replace(_docx_base(), {"word/document.xml": _document(block * (size // len(block.encode())))}, 1)
 
 
+def docx_many_headers(parts: int = 6) -> bytes:
+    """A DOCX with `parts` header parts of 12 MB each: every part within the part limit, all
+    of them past the XML limit (python-docx parses every part the document refers to)."""
+    numbers = random.Random(1)
+    block = "".join(_p(f"{numbers.getrandbits(32):08x}页眉") for _ in range(4096))
+    header = (f'<?xml version="1.0" encoding="UTF-8"?><w:hdr {W}>' + block * ((12 << 20) // len(block.encode()))
+              + "</w:hdr>").encode()
+    base = _docx_base()
+    with zipfile.ZipFile(io.BytesIO(base)) as old:
+        types, rels = old.read("[Content_Types].xml").decode(), old.read("word/_rels/document.xml.rels").decode()
+    kind = "application/vnd.openxmlformats-officedocument.wordprocessingml.header+xml"
+    relation = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
+    types = types.replace("</Types>", "".join(f'<Override PartName="/word/header{n}.xml" ContentType="{kind}"/>'
+                                              for n in range(1, parts + 1)) + "</Types>")
+    rels = rels.replace("</Relationships>", "".join(f'<Relationship Id="rIdHeader{n}" Type="{relation}"'
+                                                    f' Target="header{n}.xml"/>' for n in range(1, parts + 1))
+                        + "</Relationships>")
+    return _replace(base, {"[Content_Types].xml": types.encode(), "word/_rels/document.xml.rels": rels.encode(),
+                           **{f"word/header{n}.xml": header for n in range(1, parts + 1)}}, 1)
+
+
 def docx_long_text() -> bytes:
     """A DOCX of 12 MB of paragraphs: within the zip limits, its text past the text limit."""
     return docx_large_xml(12 << 20)
@@ -262,16 +288,18 @@ def pdf_many_pages(pages: int = 100_000) -> bytes:
 
 def pdf_ruled_bomb(lines: int = 3000) -> bytes:
     """One page ruled by `lines` horizontal and `lines` vertical lines 4 points apart
-    (lines² crossings for the table finder)."""
+    (lines² crossings for the table finder), with a line of text."""
     size = 40 + 4 * lines
     content = b"".join(b"20 %d m %d %d l " % (20 + 4 * i, size - 20, 20 + 4 * i) for i in range(lines))
-    content += b"".join(b"%d 20 m %d %d l " % (20 + 4 * i, 20 + 4 * i, size - 20) for i in range(lines)) + b"S"
-    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 3 0 R >>" % (size, size)
-    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
-                 _stream(content), page])
+    content += b"".join(b"%d 20 m %d %d l " % (20 + 4 * i, 20 + 4 * i, size - 20) for i in range(lines)) + b"S "
+    content += b"BT /F1 12 Tf 30 30 Td (2023 annual report, ruled page) Tj ET"
+    page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Contents 3 0 R"
+            b" /Resources << /Font << /F1 4 0 R >> >> >>" % (size, size))
+    return _pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [5 0 R] /Count 1 >>",
+                 _stream(content), _FONT, page])
 
 
-def pdf_dense_tables(pages: int = 300, lines: int = 40, characters: int = 40_000) -> bytes:
+def pdf_dense_tables(pages: int = 100, lines: int = 40, characters: int = 40_000) -> bytes:
     """`pages` pages, each a ruled grid of `lines` × `lines` lines filled with `characters`
     characters (every page's table reading alone is fast; all of them together are not)."""
     rules = b"".join(b"20 %d m %d %d l " % (20 + 4 * i, 20 + 4 * (lines - 1), 20 + 4 * i) for i in range(lines))
@@ -321,11 +349,13 @@ HOSTILE = {
     "html_deep_10000": ("deep-10000.html", lambda: html_deep(10_000)),
     "html_long_text_node": ("long-text.html", html_long_text_node),
     "html_billion_laughs": ("laughs.html", html_billion_laughs),
+    "text_long": ("long.txt", text_long),
     "docx_grid_span_bomb": ("gridspan.docx", docx_grid_span_bomb),
     "docx_vmerge_bomb": ("vmerge.docx", docx_vmerge_bomb),
     "docx_zip_bomb": ("bomb.docx", docx_zip_bomb),
     "docx_large_xml": ("large.docx", docx_large_xml),
     "docx_long_text": ("long.docx", docx_long_text),
+    "docx_many_headers": ("headers.docx", docx_many_headers),
     "docx_xxe": ("xxe.docx", docx_xxe),
     "docx_billion_laughs": ("laughs.docx", docx_billion_laughs),
     "xlsx_merge_bomb": ("merge.xlsx", xlsx_merge_bomb),
