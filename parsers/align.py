@@ -44,12 +44,16 @@ def distance(needle: str, hay: str) -> int:
     return min(prev)
 
 
-def likeness_cost(row: dict, label: str) -> float:
-    """Edits per character between the row's wording and the closest part of the label (0 = found)."""
+def likeness_cost(row: dict, label: str, ordered: bool = False) -> float:
+    """Edits per character between the row's wording and the closest part of the label (0 = found).
+    Short wording (规章, 总计) is compared only where the order alone leaves the label one row to
+    be, and only with the label's end, where a row's own words stand."""
     w = words(row["label"])
-    if len(w) < MIN_WORDS:
-        return 1.0
     hay = clean(label)
+    if len(w) < MIN_WORDS:
+        if not ordered:
+            return 1.0
+        hay = hay[-(len(w) + 1):]
     if w in hay:
         return 0.0
     if len(hay) > 4 * len(w) + 20:  # a long run of header text: look near its end only
@@ -123,10 +127,11 @@ def align(rows: list[dict], labels: list[str]) -> dict[int, int]:
         gap_rows, gap_labels = list(range(r0 + 1, r1)), list(range(l0 + 1, l1))
         if not gap_rows or not gap_labels:
             continue
-        limit = ORDERED if len(gap_rows) == len(gap_labels) else LOOSE
+        ordered = len(gap_rows) == len(gap_labels)
+        limit = ORDERED if ordered else LOOSE
 
-        def score(i, j, gap_rows=gap_rows, gap_labels=gap_labels, limit=limit):
-            cost = likeness_cost(rows[gap_rows[i]], labels[gap_labels[j]])
+        def score(i, j, gap_rows=gap_rows, gap_labels=gap_labels, limit=limit, ordered=ordered):
+            cost = likeness_cost(rows[gap_rows[i]], labels[gap_labels[j]], ordered)
             return 1.0 - cost if cost <= limit else None
         for i, j in _best_path(len(gap_rows), len(gap_labels), score):
             out[gap_labels[j]] = gap_rows[i]

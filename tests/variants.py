@@ -111,10 +111,14 @@ def _table_start(text: str) -> int:
     return m.start() if m else 0
 
 
-def find_label(text: str, fmt: str, row: str) -> re.Match | None:
-    """Where the label of a row of table 三 is printed (each row searched after the one before)."""
-    pos = _table_start(text)
-    for spec in formats.rows(fmt, "requests"):
+def find_label(text: str, fmt: str, row: str, table: str = "requests") -> re.Match | None:
+    """Where the label of a row of table 三 (or 二) is printed (each row searched after the one before)."""
+    if table == "requests":
+        pos = _table_start(text)
+    else:
+        m = re.search(r"二\s*[、.]\s*主动公开", text)
+        pos = m.end() if m else 0
+    for spec in formats.rows(fmt, table):
         m = re.compile(label_regex(core(spec["label"]))).search(text, pos)
         if m is None:
             return None
@@ -124,13 +128,14 @@ def find_label(text: str, fmt: str, row: str) -> re.Match | None:
     return None
 
 
-def mutate_label(text: str, fmt: str, row: str, kind: str, at: float) -> str | None:
-    """A typo in one row label: `drop` characters, a `space` inside, or a `swap`ped character; `at` in [0, 1)."""
-    m = find_label(text, fmt, row)
+def mutate_label(text: str, fmt: str, row: str, kind: str, at: float, table: str = "requests") -> str | None:
+    """A typo in one row label: `drop` characters, a `space` inside, or a `swap`ped character; `at` in [0, 1).
+    Labels of two characters (规章, 总计) only get a wrong character."""
+    m = find_label(text, fmt, row, table)
     if not m:
         return None
     chars = [i for i in range(m.start(), m.end()) if not text[i].isspace() and text[i] not in "?"]
-    if len(chars) < 4:
+    if len(chars) < (2 if kind == "swap" else 4):
         return None
     if kind == "space":
         i = chars[1 + int(at * (len(chars) - 1))] if len(chars) > 1 else chars[0]
@@ -316,12 +321,13 @@ def variants(base: list[tuple[str, str, dict]], typo_positions=(0.0, 0.5, 0.99))
     out = []
     for name, text, gold in base:
         fmt = gold["format"]
-        for r in formats.rows(fmt, "requests"):
-            for kind in ("drop", "space", "swap"):
-                for at in typo_positions[:1 if kind == "space" else None]:
-                    t = mutate_label(text, fmt, r["row"], kind, at)
-                    if t:
-                        out.append((f"{name}|{kind}:{r['row']}@{at}", t, gold["cells"]))
+        for table in ("requests", "active"):
+            for r in formats.rows(fmt, table):
+                for kind in ("drop", "space", "swap"):
+                    for at in typo_positions[:1 if kind == "space" else None]:
+                        t = mutate_label(text, fmt, r["row"], kind, at, table)
+                        if t:
+                            out.append((f"{name}|{kind}:{table}.{r['row']}@{at}", t, gold["cells"]))
         for label, made in (("one-row-六", one_row_other(text, gold)), ("short-二", short_active(text, gold)),
                             ("reordered-三", reorder_requests(text, gold)),
                             ("reordered-四", reorder_appeals(text, gold))):
