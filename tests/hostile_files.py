@@ -325,6 +325,22 @@ def _xls() -> bytes:
     return out.getvalue()
 
 
+def xls_far_cell(sheets: int = 3) -> bytes:
+    """An .xls whose sheets hold a cell in the format's last row and column (65536 × 256
+    slots each, when rows are padded to the sheet's width)."""
+    import xlwt
+
+    book = xlwt.Workbook()
+    for number in range(sheets):
+        sheet = book.add_sheet(f"附表{number + 1}")
+        sheet.write(0, 0, "规章")
+        sheet.write(0, 1, 1)
+        sheet.write(65535, 255, 7)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _valid(kind: str) -> bytes:
     if kind == "pdf":
         return pdf_many_pages(3)
@@ -363,6 +379,7 @@ HOSTILE = {
     "xlsx_zip_bomb": ("bomb.xlsx", xlsx_zip_bomb),
     "xlsx_xxe": ("xxe.xlsx", xlsx_xxe),
     "xlsx_billion_laughs": ("laughs.xlsx", xlsx_billion_laughs),
+    "xls_far_cell": ("far.xls", xls_far_cell),
     "pdf_many_pages": ("pages.pdf", pdf_many_pages),
     "pdf_ruled_bomb": ("ruled.pdf", pdf_ruled_bomb),
     "pdf_dense_tables": ("dense.pdf", pdf_dense_tables),

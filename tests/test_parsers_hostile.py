@@ -61,7 +61,7 @@ def test_docx_span_bombs_are_bounded(parsed, key):
     assert "某县2023年政府信息公开工作年度报告" in result["body"]
 
 
-@pytest.mark.parametrize("key", ["xlsx_merge_bomb", "xlsx_dimension_bomb"])
+@pytest.mark.parametrize("key", ["xlsx_merge_bomb", "xlsx_dimension_bomb", "xls_far_cell"])
 def test_xlsx_span_bombs_are_bounded(parsed, key):
     result = parsed(key)
     assert result["error"] is None
