@@ -183,6 +183,18 @@ TABLES = {
          "share_published": float, "share_on_time": float},
         {"pk": ("province", "level", "year")},
     ),
+    # integrity flags, derived whole by archive.flags.refresh from the rules of flags.json
+    "flag_rules": (
+        {"rule_id": str, "flag": str, "severity": str, "label_en": str, "label_zh": str,
+         "flag_label_en": str, "flag_label_zh": str, "description": str},
+        {"pk": "rule_id"},
+    ),
+    "flags": (
+        {"id": int, "report_id": int, "flag": str, "rule_id": str, "severity": str, "year": int,
+         "province": str, "evidence": str, "details": str, "other_report_id": int},
+        {"pk": "id", "foreign_keys": [("report_id", "reports", "id"), ("rule_id", "flag_rules", "rule_id"),
+                                      ("other_report_id", "reports", "id")]},
+    ),
 }
 
 INDEXES = [
@@ -222,6 +234,12 @@ INDEXES = [
     ("coverage_body_years", ["timeliness"], False),
     ("coverage_body_years", ["portal_id"], False),
     ("coverage_body_years", ["report_id"], False),
+    ("flags", ["report_id"], False),
+    ("flags", ["flag"], False),
+    ("flags", ["rule_id"], False),
+    ("flags", ["severity"], False),
+    ("flags", ["year"], False),
+    ("flags", ["province"], False),
 ]
 
 VIEWS = {

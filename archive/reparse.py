@@ -13,7 +13,7 @@ from collections import deque
 
 import click
 
-from archive import coverage, search, store
+from archive import coverage, flags, search, store
 from archive.db import open_archive
 from parsers.workers import Limits, ParseFailed, WorkerPool
 
@@ -68,6 +68,7 @@ def reparse(path: str, progress: bool = True, workers: int | None = None, limits
     reparse_documents(db, documents, progress, workers, limits)
     search.optimize(db)
     coverage.refresh(db)
+    flags.refresh(db)
     db.close()
     return len(documents)
 

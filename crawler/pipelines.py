@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, UsageError
 
-from archive import coverage, runs, store
+from archive import coverage, flags, runs, store
 from archive.db import ArchiveError, open_archive
 from crawler.columns import ColumnItem, record_column
 from crawler.frontier import Frontier, incomplete_reason
@@ -199,5 +199,6 @@ class ArchivePipeline:
         with self.db.conn:
             result = runs.end_run(self.db, self.frontier.run_id, lost)
         coverage.refresh(self.db)
+        flags.refresh(self.db)
         self.db.close()
         return result
