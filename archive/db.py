@@ -62,6 +62,8 @@ TABLES = {
             "index_number": str, "document_number": str, "document_id": int,
             "source_url": str, "sha256": str, "check_status": str, "checks_failed": int,
             "cells_filled": int, "parser_version": str, "error": str,
+            # no longer listed by a complete walk of its portal (archive/revisions.py): when, which run
+            "removed_at": str, "removed_run": str,
         },
         {
             "pk": "id",
@@ -153,6 +155,20 @@ TABLES = {
         {"pk": ("run_id", "portal_id"),
          "foreign_keys": [("run_id", "runs", "id"), ("portal_id", "portals", "id"), ("crawl_id", "crawls", "id")]},
     ),
+    # every version of a fetched URL's bytes, and what changed between two (archive/revisions.py)
+    "revisions": (
+        {"id": int, "report_url": str, "url": str, "role": str, "version": int, "previous_id": int,
+         "sha256": str, "size": int, "first_seen": str, "last_seen": str, "first_run": str, "last_run": str,
+         "changes": int, "text_diff": str, "parser_version": str, "parse": bytes},
+        {"pk": "id", "foreign_keys": [("previous_id", "revisions", "id"), ("sha256", "blobs", "sha256"),
+                                      ("first_run", "runs", "id"), ("last_run", "runs", "id")]},
+    ),
+    "revision_changes": (
+        {"id": int, "report_id": int, "report_url": str, "url": str, "from_sha256": str, "to_sha256": str,
+         "detected_at": str, "run_id": str, "kind": str, "code": str, "old_value": "ANY", "new_value": "ANY"},
+        {"pk": "id", "foreign_keys": [("report_id", "reports", "id"), ("from_sha256", "blobs", "sha256"),
+                                      ("to_sha256", "blobs", "sha256"), ("run_id", "runs", "id")]},
+    ),
     # coverage accounting, derived whole by archive.coverage.refresh (see there)
     "coverage_deadlines": (
         {"rule": str, "kind": str, "first_year": int, "last_year": int, "month": int, "day": int,
@@ -227,6 +243,11 @@ INDEXES = [
     ("failures", ["portal_id"], False),
     ("crawls", ["portal_id"], False),
     ("run_portals", ["portal_id"], False),
+    ("reports", ["removed_at"], False),
+    ("revisions", ["url", "version"], True),
+    ("revisions", ["report_url"], False),
+    ("revision_changes", ["report_id"], False),
+    ("revision_changes", ["code"], False),
     ("coverage_portals", ["province", "level"], False),
     ("coverage_portals", ["column_status"], False),
     ("coverage_body_years", ["province", "level", "year"], False),

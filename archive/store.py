@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from archive import bodies, forms, search
+from archive import bodies, forms, revisions, search
 from parsers.workers import parse_failed, parse_fetched
 
 PARSER_VERSION = version("nianbao")
@@ -68,8 +68,10 @@ def archived_reports(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
 def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, portal_id: str,
                    role: str, report_url: str | None = None, status: int = 200,
                    content_type: str = "", listing_title: str = "",
-                   listing_date: str = "") -> int:
-    """Archive one fetched response; return its document id (stable per URL)."""
+                   listing_date: str = "", run_id: str | None = None) -> int:
+    """Archive one fetched response; return its document id (stable per URL). Its
+    version is noted in `revisions` (seen by run `run_id`): new bytes at a URL replace
+    the documents row, never the earlier bytes nor their parse."""
     record = {
         "url": url, "report_url": report_url, "portal_id": portal_id, "role": role,
         "status": status, "content_type": content_type, "sha256": store_blob(db, content),
@@ -77,6 +79,8 @@ def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, porta
         "listing_date": listing_date,
     }
     existing = db.execute("select id from documents where url = ?", [url]).fetchone()
+    # before the row (and then its parse) is overwritten: a new version keeps the old one's
+    revisions.observe(db, existing[0] if existing else None, record, run_id)
     if existing:
         db["documents"].update(existing[0], record)
         return existing[0]

@@ -24,12 +24,15 @@ class SkipArchivedReports:
     """Drop requests for report pages archived with the same listing title and date.
 
     A report whose title or date in the listing changed is fetched again. Set
-    NIANBAO_REFETCH=True to fetch everything.
+    NIANBAO_REFETCH=True to fetch everything. Every report request, skipped or not, is
+    noted in `listed` (portal → URLs): a complete walk tells the archive which of the
+    portal's reports are no longer listed (archive/revisions.py).
     """
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.archived = {}
+        self.listed: dict[str, set[str]] = {}
         if not crawler.settings.getbool("NIANBAO_REFETCH"):
             db = open_archive(crawler.settings.get("NIANBAO_DB"))
             self.archived = archived_reports(db)
@@ -41,6 +44,8 @@ class SkipArchivedReports:
 
     async def process_spider_output(self, response, result):
         async for output in result:
+            if isinstance(output, scrapy.Request) and output.meta.get("nianbao_role") == "report":
+                self.listed.setdefault(output.cb_kwargs.get("portal_id", ""), set()).add(output.url)
             if isinstance(output, scrapy.Request) and self.unchanged(output):
                 count(self.crawler.stats, output.cb_kwargs.get("portal_id", ""), "reports_unchanged")
                 continue

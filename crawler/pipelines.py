@@ -8,16 +8,19 @@ from datetime import datetime, timezone
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, UsageError
 
-from archive import coverage, flags, runs, store
+from archive import coverage, flags, revisions, runs, store
 from archive.db import ArchiveError, open_archive
 from crawler.columns import ColumnItem, record_column
 from crawler.frontier import Frontier, incomplete_reason
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
+from crawler.middlewares import SkipArchivedReports
 from crawler.stats import count, portal_counts
 from parsers.workers import Limits, ParseFailed, WorkerPool, one_line
 
 logger = logging.getLogger(__name__)
 PROGRESS_INTERVAL = 1.0  # seconds between two records of the portals walked to the end
+# failures that cost a report's own documents, not the walk of its column's listing
+DOCUMENT_STAGES = ("report", "attachment", "parse")
 
 
 class ParsePipeline:
@@ -86,6 +89,11 @@ class ArchivePipeline:
         self.started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="archive")
         crawler.signals.connect(self.spider_closed, signals.spider_closed)
+        # for reports no longer listed (archive/revisions.py): report pages stored per
+        # portal, portals whose walk met a failure, why the run lost anything
+        self.fetched: dict[str, set[str]] = {}
+        self.walk_faults: set[str] = set()
+        self.lost = ""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -104,6 +112,7 @@ class ArchivePipeline:
 
     def open_spider(self):
         self.frontier = self.crawler.get_spider_middleware(Frontier)
+        self.listings = self.crawler.get_spider_middleware(SkipArchivedReports)
         self.frontier.done |= self.writer.submit(self._open).result()
         self.progress = asyncio.get_event_loop().create_task(self._record_progress())
 
@@ -128,6 +137,8 @@ class ArchivePipeline:
                 store.record_skipped(self.db, url=item.url, portal_id=item.portal_id,
                                      title=item.title, reason=item.reason)
             elif isinstance(item, FailureItem):
+                if item.stage not in DOCUMENT_STAGES:
+                    self.walk_faults.add(item.portal_id)
                 store.record_failure(self.db, portal_id=item.portal_id, url=item.url,
                                      stage=item.stage, error=item.error)
             elif isinstance(item, ColumnItem):
@@ -145,7 +156,7 @@ class ArchivePipeline:
                 self.db, url=document.url, content=document.content, portal_id=document.portal_id,
                 role=document.role, report_url=document.report_url, status=document.status,
                 content_type=document.content_type, listing_title=document.listing_title,
-                listing_date=document.listing_date,
+                listing_date=document.listing_date, run_id=self.frontier.run_id,
             )
             store.store_parses(self.db, [(document_id, document.prepared.parser_version, document.prepared.result)])
             if document.parse_error:
@@ -153,6 +164,8 @@ class ArchivePipeline:
                                      error=document.parse_error)
         store.derive_report(self.db, page.url, {document.url: document.prepared.search_text
                                                 for document in report.documents})
+        revisions.record_changes(self.db, page.url)
+        self.fetched.setdefault(page.portal_id, set()).add(page.url)
         return is_new
 
     async def _record_progress(self):
@@ -176,6 +189,20 @@ class ArchivePipeline:
                 crawl_id = store.record_crawl(self.db, crawl)
                 if done:
                     runs.portal_done(self.db, self.frontier.run_id, crawl["portal_id"], crawl_id)
+                    self._mark_removed(crawl["portal_id"])
+
+    def _mark_removed(self, portal_id: str) -> None:
+        """The portal's reports no longer listed, once its walk is known complete: done,
+        within every budget, without a failure but of reports' own documents, for every
+        year, in a run that lost nothing. Listed = the report requests of its listings
+        (SkipArchivedReports) and the pages stored (a report page may have redirected)."""
+        listed = self.listings.listed.pop(portal_id, set()) | self.fetched.pop(portal_id, set())
+        if (self.lost or self.crawler.spider.years or portal_id in self.walk_faults
+                or portal_counts(self.crawler.stats, portal_id)["budget_hits"]):
+            return
+        removed = revisions.mark_removed(self.db, portal_id, listed, self.frontier.run_id)
+        if removed:
+            logger.info("%s: %d archived reports no longer listed, marked removed", portal_id, removed)
 
     def spider_closed(self, spider, reason):
         """End the run's process: the portals it walked to the end are done; those it
@@ -194,6 +221,7 @@ class ArchivePipeline:
         self.crawler.stats.set_value("nianbao/run_reason", why)
 
     def _end(self, done: list[dict], partial: list[dict], lost: str) -> tuple[str, str]:
+        self.lost = lost
         self._record_portals(done, True)
         self._record_portals(partial, False)
         with self.db.conn:
