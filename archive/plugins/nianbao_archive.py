@@ -17,6 +17,12 @@ report page, and the limits that keep one request from exhausting the server.
 - the table pages of `blobs` and `parses` leave out their stored bytes unless asked
   (`_col=`): a page of them would pass the limits (the bytes are served whole at
   /-/archived/<sha256>);
+- no SQL function call may run long, since no time limit can stop one: `printf` (and
+  `format`) with a width or precision over VALUE_LIMIT is null at once (SQLite's own
+  `printf('%.*c', 2147483647, 'x')` is null too, but after counting to two billion);
+  `instr` and `replace` refuse a text and a pattern whose lengths multiply past
+  SEARCH_WORK (they compare the pattern at every position: 8 s for 1 MB and 200 KB);
+  LIKE and GLOB patterns are at most LIKE_PATTERN bytes (a 48 KB one took 200 s);
 - at most MAX_FACETS facets a page (each may take the facet time limit), none on a
   column of whole documents (a facet repeats each value as value, label and URL);
 - the SQL time limits are kept by an interrupt too: SQLite's count(*) of a table is one
@@ -27,6 +33,7 @@ report page, and the limits that keep one request from exhausting the server.
   task list, `pragma_database_list`'s `file` read as null.
 """
 import json
+import re
 import sqlite3
 import threading
 import time
@@ -49,6 +56,8 @@ COLUMN_LIMIT = 64  # columns of a result (our widest table has 24): with VALUE_L
 RESULT_LIMIT = 4_000_000
 STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one report's text whole
 MAX_FACETS = 8
+SEARCH_WORK = 20_000_000_000  # length of a text x length of a pattern, for instr and replace (~1 s)
+LIKE_PATTERN = 300  # bytes of a LIKE or GLOB pattern (100 Chinese characters): ~1.5 s over 1 MB
 STORED_BYTES = {"blobs": "content", "parses": "result"}  # left out of these tables' pages by default
 WHOLE_DOCUMENTS = {"body", *STORED_BYTES.values()}  # columns never faceted
 CHUNK = 1 << 20  # an archived document is sent this many bytes at a time
@@ -126,6 +135,56 @@ def sqlite_timelimit(conn, ms):
 database.sqlite_timelimit = sqlite_timelimit
 
 
+# a conversion of printf: flags, width, precision (a number or `*`, an argument), length, type
+PRINTF_CONVERSION = re.compile(r"%[-+ 0#,!]*(\*|\d+)?(?:\.(\*|\d*))?l{0,2}([a-zA-Z%])")
+
+
+LEADING_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*(?:[eE][-+]?\d+)?)")
+
+
+def magnitude(value) -> float:
+    """The size SQLite reads from a printf width or precision: a number, or a text's leading number."""
+    if isinstance(value, (int, float)):
+        return abs(value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    found = LEADING_NUMBER.match(value) if isinstance(value, str) else None
+    return float(found.group(1)) if found else 0.0
+
+
+def bounded_printf(plain: sqlite3.Connection):
+    """SQLite's printf (computed by `plain`, a connection of our own where it is not
+    replaced); null, as SQLite's result over the length limit, for a width or precision
+    over VALUE_LIMIT."""
+    def printf(form, *args):
+        if isinstance(form, str):
+            position = 0
+            for width, precision, kind in PRINTF_CONVERSION.findall(form):
+                if kind == "%":
+                    continue
+                for size in (width, precision):
+                    if size == "*":
+                        size, position = (args[position] if position < len(args) else 0), position + 1
+                    if magnitude(size) > VALUE_LIMIT:
+                        return None
+                position += 1
+        marks = ", ".join("?" * (1 + len(args)))
+        return plain.execute(f"select printf({marks})", [form, *args]).fetchone()[0]
+    return printf
+
+
+def bounded_search(plain: sqlite3.Connection, name: str):
+    """SQLite's `name` (instr or replace, computed by `plain`), refused for a text and a
+    pattern whose lengths multiply past SEARCH_WORK."""
+    def search_function(text, pattern, *rest):
+        sizes = [len(value) if isinstance(value, (str, bytes)) else 32 for value in (text, pattern)]
+        if sizes[0] * sizes[1] > SEARCH_WORK:
+            raise ValueError(f"{name}: text and pattern too long together")
+        marks = ", ".join("?" * (2 + len(rest)))
+        return plain.execute(f"select {name}({marks})", [text, pattern, *rest]).fetchone()[0]
+    return search_function
+
+
 class ResultTooLarge(sqlite3.OperationalError):
     """A query's rows passed RESULT_LIMIT (an OperationalError: Datasette answers 400)."""
 
@@ -173,6 +232,13 @@ def prepare_connection(conn):
     conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, COLUMN_LIMIT)
     conn.row_factory = rows_within(RESULT_LIMIT)
     conn.set_authorizer(hide_database_file)
+    plain = sqlite3.connect(":memory:", check_same_thread=False)
+    plain.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
+    for name in ("printf", "format"):
+        conn.create_function(name, -1, bounded_printf(plain), deterministic=True)
+    conn.create_function("instr", 2, bounded_search(plain, "instr"), deterministic=True)
+    conn.create_function("replace", 3, bounded_search(plain, "replace"), deterministic=True)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, LIKE_PATTERN)
 
 
 @hookimpl
