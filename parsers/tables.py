@@ -174,14 +174,14 @@ class Reader:
             while vals and vals[-1][0] == "E":
                 vals = vals[:-1]
         n = len(codes)
-        row = _rows_of(codes)
         if len(vals) >= n and all(kind == "E" for kind, _ in vals[n:]):
             self._assign(codes, [raw for _, raw in vals[:n]])
-            blank = sum(kind == "E" for kind, _ in vals[:n])
-            if blank and self.layout != "cells":
-                self.notes.append(f"{row}: {n - blank} figures for {n} cells, the empty lines among them read "
+            blank = sum(kind == "E" for kind, _ in vals[:n]) if self.layout != "cells" else 0
+            if blank:
+                self.notes.append(f"{_rows_of(codes)}: {n - blank} figures for {n} cells, the empty lines among them read "
                                   "as empty cells")
             return
+        row = _rows_of(codes)
         while len(vals) > n and vals[-1][0] == "E":
             vals = vals[:-1]
         if len(vals) > n:
