@@ -233,16 +233,19 @@ def docx(data: bytes) -> tuple[str, list, list[str]]:
     before anything inflates; the tables are read from their XML with spans bounded (python-
     docx makes an object per spanned column and walks a vertical merge up to its first row)."""
     import docx as python_docx
+    from docx.oxml.ns import qn
+    from docx.text.paragraph import Paragraph
 
     limits.check_zip(data)
     document = python_docx.Document(io.BytesIO(data))
     parts, size, notes = [], 0, []
-    for number, paragraph in enumerate(document.paragraphs):  # their text is slow to make: only what is read
+    # document.paragraphs, made one at a time: their text is slow to make, so only what is read
+    for number, element in enumerate(document.element.body.iterchildren(qn("w:p"))):
         if size > limits.MAX_TEXT:
             notes.append(f"text past {limits.MAX_TEXT} characters: the paragraphs from {number + 1} on not read"
                          " (the text limit)")
             break
-        parts.append(paragraph.text)
+        parts.append(Paragraph(element, document._body).text)
         size += len(parts[-1]) + 1
     text = limits.cut_text("\n".join(parts), [] if notes else notes)
     grids, budget = [], [limits.MAX_TABLE_CELLS]
