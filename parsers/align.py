@@ -45,11 +45,14 @@ def distance(needle: str, hay: str) -> int:
 
 
 def likeness_cost(row: dict, label: str, ordered: bool = False) -> float:
-    """Edits per character between the row's wording and the closest part of the label (0 = found).
-    Short wording (规章, 总计) is compared only where the order alone leaves the label one row to
-    be, and only with the label's end, where a row's own words stand."""
-    w = words(row["label"])
-    hay = clean(label)
+    """Edits per character between the row's wording (or one it is also printed with, formats.json
+    `also_like`) and the closest part of the label (0 = found). Short wording (规章, 总计) is compared
+    only where the order alone leaves the label one row to be, and only with the label's end,
+    where a row's own words stand."""
+    return min(_cost(w, clean(label), ordered) for w in (words(row["label"]), *row.get("also_like", ())))
+
+
+def _cost(w: str, hay: str, ordered: bool) -> float:
     if len(w) < MIN_WORDS:
         if not ordered:
             return 1.0

@@ -250,3 +250,13 @@ def test_joins_are_bounded_and_never_start_a_figure_with_zero():
     assert joins(["0", "5"], 1) == []
     assert ["10", "0"] in joins(["1", "0", "0"], 2) and ["1", "00"] not in joins(["1", "0", "0"], 2)
     assert joins([str(i % 9 + 1) for i in range(40)], 20) == []  # too many readings: none tried
+
+
+def test_one_row_other_known_by_likeness_in_its_place():
+    """（六）其他处理情形 as one row, where 1./2./3. should be: it is 3.其他's row (other.other)."""
+    rows = formats.rows("2021", "requests")
+    labels = [r["label"].replace(" ", "") for r in rows]
+    labels[20:23] = ["（六）其他处理情形"]
+    got = {j: rows[i]["row"] for j, i in align(rows, labels).items()}
+    assert got[20] == "other.other" and got[21] == "total"
+    assert "other.no_correction" not in got.values()
