@@ -89,6 +89,7 @@ HOSTILE = {
     "like": f"select {LONG_TEXT} like '%' || replace(hex(zeroblob(2500)), '0', 'a') || 'b%'",
     "instr": f"select instr({LONG_TEXT}, replace(hex(zeroblob(100000)), '0', 'a') || 'b')",
     "printf_repeat": "select printf('%.*c', 2147483647, 'x') as s",
+    "printf_blob_format": "select printf(x'252e2a63', 2147483647, 'x') as s",  # the same format, as a blob
 }
 
 

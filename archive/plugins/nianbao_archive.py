@@ -137,8 +137,6 @@ database.sqlite_timelimit = sqlite_timelimit
 
 # a conversion of printf: flags, width, precision (a number or `*`, an argument), length, type
 PRINTF_CONVERSION = re.compile(r"%[-+ 0#,!]*(\*|\d+)?(?:\.(\*|\d*))?l{0,2}([a-zA-Z%])")
-
-
 LEADING_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*(?:[eE][-+]?\d+)?)")
 
 
@@ -157,9 +155,10 @@ def bounded_printf(plain: sqlite3.Connection):
     replaced); null, as SQLite's result over the length limit, for a width or precision
     over VALUE_LIMIT."""
     def printf(form, *args):
-        if isinstance(form, str):
+        text = form.decode("utf-8", "replace") if isinstance(form, bytes) else form
+        if isinstance(text, str):
             position = 0
-            for width, precision, kind in PRINTF_CONVERSION.findall(form):
+            for width, precision, kind in PRINTF_CONVERSION.findall(text):
                 if kind == "%":
                     continue
                 for size in (width, precision):
