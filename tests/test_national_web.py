@@ -90,13 +90,14 @@ def test_a_second_crawl_starts_from_the_stored_columns(web, first):
     assert set(columns(first / "archive.db")) == set(stored)
 
 
-def test_a_column_that_stops_answering_is_searched_again(web, first):
+@pytest.mark.parametrize("soft", [False, True], ids=["404", "200 page not found"])
+def test_a_column_that_stops_answering_is_searched_again(web, first, soft):
     manifest = {portal["id"]: portal for portal in web.manifest()}
-    portal_id = next(p.id for p in web.portals if p.structure == "deep" and p.family != "gkmlpt")
+    portal_id = [p.id for p in web.portals if p.structure == "deep" and p.family != "gkmlpt"][soft]
     old = manifest[portal_id]["columns"][0]["url"]
     crawl(web, first, "-a", f"portal={portal_id}")  # the column is stored (it answered)
     assert columns(first / "archive.db")[portal_id] == {old: "ok"}
-    web.move_column(portal_id)
+    web.move_column(portal_id, soft)
     new = web.manifest()[web.portals.index(next(p for p in web.portals if p.id == portal_id))]["columns"][0]
     assert new["url"] != old
     crawl(web, first, "-a", f"portal={portal_id}")

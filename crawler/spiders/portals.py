@@ -41,6 +41,14 @@ def parse_years(spec: str) -> range | None:
     return range(first, last + 1)
 
 
+def lists_nothing(response) -> bool:
+    """A listing page with no item and no further page to ask for."""
+    if not hasattr(response, "text"):
+        return True
+    adapter = adapter_for(response)
+    return not adapter.items(response) and next(iter(adapter.next_requests(response)), None) is None
+
+
 def document_item(response, portal_id: str, role: str, report_url: str, **listing) -> DocumentItem:
     return DocumentItem(
         url=response.url, portal_id=portal_id, role=role, report_url=report_url, content=response.body,
@@ -63,6 +71,12 @@ class PortalsSpider(scrapy.Spider):
             raise UsageError(str(error), print_help=False) from error
         self.years = parse_years(years)
         self.robots_override = {p["id"]: p.get("robots_override", "") for p in self.portals}
+        # discovery (see discover_column): the searches under way, the columns asked for
+        # per portal, the portals searched again after their stored column failed
+        self.searches: dict[str, Search] = {}
+        self.columns_asked: dict[str, set[str]] = {}
+        self.searched_again: set[str] = set()
+        self.homepages = {p["id"]: p.get("homepage") for p in self.portals}
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -110,9 +124,6 @@ class PortalsSpider(scrapy.Spider):
 
     def cached_columns(self) -> dict[str, list[tuple[str, str]]]:
         """The columns found by earlier crawls and still answering, per portal."""
-        self.searches: dict[str, Search] = {}
-        self.columns_asked: dict[str, set[str]] = {}
-        self.searched_again: set[str] = set()
         if self.settings.getbool("NIANBAO_REDISCOVER"):
             return {}
         db = open_archive(self.settings.get("NIANBAO_DB"))
@@ -210,6 +221,14 @@ class PortalsSpider(scrapy.Spider):
         """A column found (or cached) answered: stored; a column found now may list the
         portal's other 年报 columns (部门, 乡镇), asked for too; then read as a listing."""
         url = response.request.url if "#" in response.request.url else response.url
+        if cached and lists_nothing(response):  # a redesigned site answering 200 for it
+            error = "the stored column lists nothing any more"
+            self.logger.warning("%s: listing failed: %s (%s)", portal_id, url, error)
+            count(self.crawler.stats, portal_id, "failed")
+            yield FailureItem(url, portal_id, "listing", error)
+            yield ColumnItem(portal_id, response.request.url, found_via, error=error)
+            yield from self.search_again(portal_id, response.request.url)
+            return
         yield ColumnItem(portal_id, url, found_via)
         if not cached and hasattr(response, "text"):
             asked = self.columns_asked.setdefault(portal_id, set())
@@ -231,11 +250,15 @@ class PortalsSpider(scrapy.Spider):
                 item.stage = "listing"
             yield item
             yield ColumnItem(portal_id, request.url, request.cb_kwargs["found_via"], error=item.error)
-        homepage = next((p.get("homepage") for p in self.portals if p["id"] == portal_id), "")
-        if request.cb_kwargs["cached"] and homepage and portal_id not in self.searched_again:
+        if request.cb_kwargs["cached"]:
+            yield from self.search_again(portal_id, request.url)
+
+    def search_again(self, portal_id: str, column: str):
+        """Search the portal's homepage again (once a crawl) for a stored column that failed."""
+        homepage = self.homepages.get(portal_id)
+        if homepage and portal_id not in self.searched_again:
             self.searched_again.add(portal_id)
-            self.logger.info("%s: the stored column %s failed; searching again from %s", portal_id,
-                             request.url, homepage)
+            self.logger.info("%s: the stored column %s failed; searching again from %s", portal_id, column, homepage)
             yield self.search_from(portal_id, homepage)
 
     def parse_listing(self, response, portal_id: str):

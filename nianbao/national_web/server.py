@@ -15,6 +15,8 @@ from pathlib import Path
 from nianbao.national_web.generator import HOST_NETS, Page, build_pages, draw_portals, host_address, report_bodies
 from nianbao.sample_portals.server import REGISTRY_COLUMNS
 
+SOFT_NOT_FOUND = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>页面不存在</title></head><body>'
+                  '<p>抱歉，您访问的页面不存在或已删除。</p><a href="/">返回首页</a></body></html>').encode("utf-8")
 SERVED_ROLES = [role for role in HOST_NETS if role != "down"]  # nothing answers on a portal's `down` host
 
 
@@ -61,15 +63,19 @@ class NationalWeb:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 
-    def move_column(self, portal_id: str) -> None:
+    def move_column(self, portal_id: str, soft: bool = False) -> None:
         """The portal moves its 年报 columns to another folder: the old addresses answer
-        404, its platform links to the new ones."""
+        404 (or, `soft`, 200 with a 页面不存在 page, as many CMSs do), its platform links to
+        the new ones."""
         portal = next(p for p in self.portals if p.id == portal_id)
+        old = [key for key, page in portal.pages.items() if page.kind == "listing"]
         for key in portal.pages:
             self.pages.pop(key, None)
         portal.base = "gk" + portal.base.replace("/", "")
         build_pages(portal, self.port, self.bodies)
         self.pages.update({key: (portal.id, page) for key, page in portal.pages.items()})
+        if soft:
+            self.pages.update({key: (portal.id, Page(200, SOFT_NOT_FOUND, "listing")) for key in old})
 
     def manifest(self) -> list[dict]:
         return [portal.manifest(self.port) for portal in self.portals]
