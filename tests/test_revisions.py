@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from archive.revisions import _load
+from archive_fixtures import get_json, start_datasette, stop
 from conftest import REPO, one_portal_registry, run_crawl, serve_folder
 
 SAMPLES = REPO / "nianbao" / "sample_portals"
@@ -149,6 +150,15 @@ def test_recrawl_keeps_every_version_the_changes_and_removed_reports(portal):
             "where url = ?", base + "c.htm")
     assert removed_at and removed_run == second_run and cells > 0
     assert query(db, "select count(*) from reports where removed_at is not null") == [(1,)]
+
+    # published: the canned query lists the changed documents with their figures changed
+    process, site_base = start_datasette(db)
+    try:
+        rows = get_json(f"{site_base}/archive/reports_changed_after_publication.json?_shape=array")
+    finally:
+        stop(process)
+    assert sorted((row["url"], row["version"], row["figures_changed"]) for row in rows) == [
+        (base + "a.htm", 2, 1), (base + "b.docx", 2, 1)]
 
     # a third crawl finding the same bytes adds no version, only sees them again
     before = query(db, "select id, url, sha256 from revisions order by id")
