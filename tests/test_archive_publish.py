@@ -71,12 +71,17 @@ def test_csv_stream_returns_every_row_of_a_filtered_table(site, crawled):
     assert [list(row.values()) for row in filtered] == [[_text(value) for value in row] for row in stored]
 
 
-def test_every_canned_query_runs(site):
+def test_every_canned_query_runs(site, crawled):
+    """Each gives through Datasette the rows SQLite gives (some may have none after one crawl)."""
     queries = json.loads(METADATA.read_text(encoding="utf-8"))["databases"]["nianbao"]["queries"]
     assert len(queries) >= 5
-    for name in queries:
+    answered = 0
+    for name, query in queries.items():
         data = get_json(f"{site['db']}/{name}.json?_shape=objects")
-        assert data["ok"] and data["rows"], name
+        expected = crawled["conn"].execute(query["sql"]).fetchall()
+        assert data["ok"] and len(data["rows"]) == len(expected), name
+        answered += bool(expected)
+    assert answered >= 5
 
 
 def test_canned_queries_agree_with_the_tables(site, crawled):
