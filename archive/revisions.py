@@ -142,3 +142,27 @@ def mark_removed(db: sqlite_utils.Database, portal_id: str, listed: set[str], ru
     db.conn.executemany("update reports set removed_at = null, removed_run = null where id = ?",
                         [(report_id,) for report_id in back])
     return len(gone)
+
+
+HISTORY_CHANGES = 200  # changes shown on a report's page (all are in revision_changes)
+
+
+def history(conn, report_id) -> dict | None:
+    """A report's revisions for its page: whether it was removed, the versions of its
+    documents beyond the first and their changes (the first HISTORY_CHANGES); None
+    when it has neither."""
+    found = conn.execute("select url, removed_at, removed_run from reports where id = ?", [report_id]).fetchone()
+    if found is None:
+        return None
+    report_url, removed_at, removed_run = found
+    versions = [dict(zip(("url", "role", "version", "sha256", "first_seen", "text_diff"), row)) for row in conn.execute(
+        """select url, role, version, sha256, first_seen, text_diff from revisions
+           where report_url = ? and version > 1 order by first_seen, id""", [report_url])]
+    if not versions and not removed_at:
+        return None
+    changes = [dict(zip(("url", "from_sha256", "to_sha256", "detected_at", "kind", "code", "old_value", "new_value"),
+                        row)) for row in conn.execute(
+        """select url, from_sha256, to_sha256, detected_at, kind, code, old_value, new_value from revision_changes
+           where report_url = ? order by detected_at, id limit ?""", [report_url, HISTORY_CHANGES])]
+    return {"report_url": report_url, "removed_at": removed_at, "removed_run": removed_run,
+            "versions": versions, "changes": changes}

@@ -3,6 +3,7 @@ and what changed; a report no longer listed is marked removed, after a complete 
 only. Real crawls (`scrapy crawl portals`) of a portal served from a folder on
 127.0.0.1 whose files the test edits between crawls."""
 import io
+import re
 import shutil
 import sqlite3
 import zipfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from archive.revisions import _load
-from archive_fixtures import get_json, start_datasette, stop
+from archive_fixtures import get, get_json, start_datasette, stop
 from conftest import REPO, one_portal_registry, run_crawl, serve_folder
 
 SAMPLES = REPO / "nianbao" / "sample_portals"
@@ -151,14 +152,21 @@ def test_recrawl_keeps_every_version_the_changes_and_removed_reports(portal):
     assert removed_at and removed_run == second_run and cells > 0
     assert query(db, "select count(*) from reports where removed_at is not null") == [(1,)]
 
-    # published: the canned query lists the changed documents with their figures changed
+    # published: the canned query lists the changed documents with their figures changed;
+    # a report's page shows its changes (from → to, links to both archived versions) or its removal
+    [(a_id,)], [(c_id,)] = (query(db, "select id from reports where url = ?", base + name) for name in ("a.htm", "c.htm"))
     process, site_base = start_datasette(db)
     try:
         rows = get_json(f"{site_base}/archive/reports_changed_after_publication.json?_shape=array")
+        a_page = get(f"{site_base}/archive/reports/{a_id}").decode("utf-8")
+        c_page = get(f"{site_base}/archive/reports/{c_id}").decode("utf-8")
     finally:
         stop(process)
     assert sorted((row["url"], row["version"], row["figures_changed"]) for row in rows) == [
         (base + "a.htm", 2, 1), (base + "b.docx", 2, 1)]
+    assert re.search(rf'<td>{EDITED_CELL}</td><td class="n">2418</td><td class="n">2419</td>', a_page)
+    assert f"/-/archived/{a[0][1]}" in a_page and f"/-/archived/{a[1][1]}" in a_page
+    assert "已撤下 Removed" in c_page and "已撤下 Removed" not in a_page
 
     # a third crawl finding the same bytes adds no version, only sees them again
     before = query(db, "select id, url, sha256 from revisions order by id")

@@ -46,7 +46,7 @@ from datasette.utils.asgi import BadRequest, NotFound, Response
 from datasette.views.special import JsonDataView
 from markupsafe import Markup, escape
 
-from archive import forms, search
+from archive import forms, revisions, search
 
 VALUE_LIMIT = 1_000_000  # bytes of one string or blob (a report's text is ~10-100 KB)
 COLUMN_LIMIT = 64  # columns of a result (our widest table has 24): with VALUE_LIMIT, bounds one row
@@ -369,6 +369,7 @@ def extra_template_vars(view_name, table, database, request, datasette):
     async def report_form():
         report_id = request.url_vars["pks"]
         db = datasette.get_database(database)
-        return {"report_form": await db.execute_fn(lambda conn: _report_page(conn, report_id))}
+        return {"report_form": await db.execute_fn(lambda conn: _report_page(conn, report_id)),
+                "report_history": await db.execute_fn(lambda conn: revisions.history(conn, report_id))}
 
     return report_form
