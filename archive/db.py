@@ -205,6 +205,12 @@ TABLES = {
          "flag_label_en": str, "flag_label_zh": str, "description": str},
         {"pk": "rule_id"},
     ),
+    # the hidden links found in each archived report page (sha256@host), under the spam
+    # rules' version: a page is parsed once, not at every refresh
+    "flag_pages": (
+        {"page": str, "rules": str, "links": str},
+        {"pk": "page"},
+    ),
     "flags": (
         {"id": int, "report_id": int, "flag": str, "rule_id": str, "severity": str, "year": int,
          "province": str, "evidence": str, "details": str, "other_report_id": int},

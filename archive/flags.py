@@ -60,16 +60,27 @@ class Spam:
         self.context = spam["context_chars"]
         terms = sorted(spam["gambling_terms"], key=len, reverse=True)
         self.gambling = re.compile("|".join(map(re.escape, terms)) + "|" + spam["gambling_pattern"], re.I)
-        self.unrelated = re.compile("|".join(map(re.escape, sorted(spam["unrelated_terms"], key=len, reverse=True))))
+        # Python's re tries every branch of an alternation at every character: a text is
+        # first searched for the literals alone (str.__contains__, fast), and only a
+        # text holding one is matched
+        self.gambling_words = [term.lower() for term in terms] + spam["gambling_pattern_words"]
+        self.unrelated_terms = spam["unrelated_terms"]
+        self.unrelated = re.compile("|".join(map(re.escape, sorted(self.unrelated_terms, key=len, reverse=True))))
         self.min_terms = spam["unrelated_min_terms"]
         self.sentence = re.compile(spam["sentence_split"])
         self.hidden_style = re.compile(spam["hidden_style"], re.I)
-        self.prefilter = re.compile(spam["hidden_prefilter"].encode(), re.I)
+        self.style_hints = spam["hidden_style_hints"]
         self.allowed = tuple(spam["allowed_host_suffixes"])
+        # without re.I, whose matching a page's hundreds of kilobytes would not skip through fast
+        self.hosts = re.compile(rb"""(?:href|HREF)\s*=\s*["']?\s*(?:https?:|HTTPS?:)?//([A-Za-z0-9.-]+)""")
+
+    def may_gamble(self, text: str) -> bool:
+        text = text.lower()
+        return any(word in text for word in self.gambling_words)
 
     def text_flags(self, report_id: int, text: str) -> list[dict]:
         flags = []
-        found = [(m.group(0), m.start(), m.end()) for m in self.gambling.finditer(text)]
+        found = [(m.group(0), m.start(), m.end()) for m in self.gambling.finditer(text)] if self.may_gamble(text) else []
         if found:
             terms = sorted({term for term, _, _ in found})
             flags.append(_flag(report_id, "spam.gambling", self.rules,
@@ -77,7 +88,7 @@ class Spam:
                                {"matches": [{"term": term, "offset": start,
                                              "context": _context(text, start, end, self.context)}
                                             for term, start, end in found[:20]]}))
-        if len(self.unrelated.findall(text)) >= self.min_terms:
+        if sum(term in text for term in self.unrelated_terms) >= self.min_terms:
             sentences = []
             start = 0
             for sentence in self.sentence.split(text):
@@ -104,22 +115,33 @@ class Spam:
                             (classes if simple.group(1) == "." else ids).add(simple.group(2))
         return classes, ids
 
-    def _hiding(self, element, classes: set[str], ids: set[str]) -> str | None:
-        """How `element` or an ancestor of it is hidden, if it is."""
-        while element is not None:
-            style = element.get("style") or ""
-            match = self.hidden_style.search(style)
-            if match:
-                return f"style {match.group(0)} on <{element.tag}>"
-            if element.get("hidden") is not None:
-                return f"attribute hidden on <{element.tag}>"
-            hidden_class = set((element.get("class") or "").split()) & classes
-            if hidden_class:
-                return f"class {sorted(hidden_class)[0]} (hidden by the page's style) on <{element.tag}>"
-            if element.get("id") in ids:
-                return f"id {element.get('id')} (hidden by the page's style) on <{element.tag}>"
-            element = element.getparent()
+    def _hidden(self, element, classes: set[str], ids: set[str]) -> str | None:
+        """How `element` itself is hidden, if it is."""
+        style = element.get("style")
+        match = style and any(hint in style.replace(" ", "").lower() for hint in self.style_hints) \
+            and self.hidden_style.search(style)
+        if match:
+            return f"style {match.group(0)} on <{element.tag}>"
+        if element.get("hidden") is not None:
+            return f"attribute hidden on <{element.tag}>"
+        hidden_class = classes and set((element.get("class") or "").split()) & classes
+        if hidden_class:
+            return f"class {sorted(hidden_class)[0]} (hidden by the page's style) on <{element.tag}>"
+        if ids and element.get("id") in ids:
+            return f"id {element.get('id')} (hidden by the page's style) on <{element.tag}>"
         return None
+
+    def _hidden_anchors(self, doc, classes: set[str], ids: set[str]) -> dict:
+        """Each anchor hidden by itself or an ancestor, with how (the outermost hiding)."""
+        anchors = {}
+        for element in doc.iter():
+            if not isinstance(element.tag, str):
+                continue
+            hiding = self._hidden(element, classes, ids)
+            if hiding:
+                for anchor in element.iter("a"):
+                    anchors.setdefault(anchor, hiding)
+        return anchors
 
     def _off_site(self, href: str, page_host: str) -> str | None:
         """The host `href` leads to when it is neither the page's site nor allowed."""
@@ -128,29 +150,41 @@ class Spam:
             return None
         return None if host.endswith(self.allowed) else host
 
-    def hidden_links(self, report_id: int, url: str, raw: bytes) -> list[dict]:
-        if not self.prefilter.search(raw):
+    def _worth_parsing(self, raw: bytes, page_host: str) -> bool:
+        """Whether a page may hide a spam link, read from its bytes: parsing every page
+        would cost ~8 ms a report, and most pages hide nothing or link nowhere else."""
+        if any(self._off_site(f"//{host.decode('ascii', 'ignore')}/", page_host) for host in set(self.hosts.findall(raw))):
+            return True
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("gb18030", "ignore")
+        return self.may_gamble(text)
+
+    def page_links(self, url: str, raw: bytes) -> list[dict]:
+        """The hidden spam links of a page (its raw bytes, fetched from `url`)."""
+        page_host = (urllib.parse.urlsplit(url).hostname or "").lower()
+        if not self._worth_parsing(raw, page_host):
             return []
         try:
             doc = html.fromstring(raw)
         except (etree.ParserError, ValueError):
             return []
-        page_host = (urllib.parse.urlsplit(url).hostname or "").lower()
         classes, ids = self._hidden_selectors(doc)
         links = []
-        for anchor in doc.iter("a"):
+        for anchor, hiding in self._hidden_anchors(doc, classes, ids).items():
             href = (anchor.get("href") or "").strip()
             if not href or href.startswith(("#", "javascript:", "mailto:")):
                 continue
             text = anchor.text_content().strip()
             spam = self.gambling.search(text) or self.gambling.search(href)
             off_site = self._off_site(urllib.parse.urljoin(url, href), page_host)
-            if not (spam or off_site):
-                continue
-            hiding = self._hiding(anchor, classes, ids)
-            if hiding:
+            if spam or off_site:
                 links.append({"href": href[:300], "text": text[:100], "hidden_by": hiding, "host": off_site,
                               "spam_term": spam.group(0) if spam else None})
+        return links
+
+    def hidden_link_flags(self, report_id: int, links: list[dict]) -> list[dict]:
         if not links:
             return []
         first = links[0]
@@ -180,33 +214,44 @@ def not_report_flags(report_id: int, title: str, text: str, rules: dict, pattern
 # --- copied --------------------------------------------------------------------------
 
 class MinHash:
-    """MinHash signatures of texts' character shingles, in numpy: a shingle is hashed
-    as a polynomial of its code points (64-bit), then by `permutations` multiply-shift
-    hash functions ((a·x + b) mod 2^64, its high 32 bits) whose odd multipliers come
-    from blake2b, so that signatures are the same in every process."""
+    """One-permutation MinHash of texts' character shingles, in numpy (a report costs
+    a fraction of a millisecond): each shingle is hashed once (a polynomial of its code
+    points, then a multiply-xorshift mix whose constants come from blake2b, so that
+    signatures are the same in every process); its top bits choose one of `bins`
+    bins, each keeping its smallest hash. Two texts' Jaccard index is estimated by
+    the share of bins, filled in either, whose minima agree."""
 
-    def __init__(self, shingle: int, permutations: int):
-        self.shingle = shingle
-        words = np.frombuffer(b"".join(
-            hashlib.blake2b(f"nianbao-flags-minhash-{i}".encode(), digest_size=16).digest()
-            for i in range(permutations)), dtype=np.uint64).reshape(permutations, 2)
-        self.a = (words[:, 0] | np.uint64(1))[:, None]
-        self.b = words[:, 1][:, None]
+    EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+    def __init__(self, shingle: int, bins: int):
+        self.shingle, self.bins = shingle, bins
+        self.shift = np.uint64(64 - (bins - 1).bit_length())
+        seed = np.frombuffer(hashlib.blake2b(b"nianbao-flags-minhash", digest_size=16).digest(), dtype=np.uint64)
+        self.multiplier, self.offset = seed[0] | np.uint64(1), seed[1]
 
     def signature(self, text: str) -> np.ndarray | None:
         codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         count = len(codes) - self.shingle + 1
         if count < 1:
             return None
-        shingles = np.zeros(count, dtype=np.uint64)
+        hashes = np.zeros(count, dtype=np.uint64)
         for offset in range(self.shingle):
-            shingles = shingles * np.uint64(1000003) + codes[offset:offset + count]
-        shingles = np.unique(shingles)
-        return ((self.a * shingles[None, :] + self.b) >> np.uint64(32)).min(axis=1)
+            hashes = hashes * np.uint64(1000003) + codes[offset:offset + count]
+        hashes = hashes * self.multiplier + self.offset
+        hashes ^= hashes >> np.uint64(29)
+        hashes *= self.multiplier
+        signature = np.full(self.bins, self.EMPTY, dtype=np.uint64)
+        np.minimum.at(signature, (hashes >> self.shift).astype(np.intp), hashes)
+        return signature
+
+    @classmethod
+    def similarity(cls, first: np.ndarray, second: np.ndarray) -> float:
+        filled = (first != cls.EMPTY) | (second != cls.EMPTY)
+        return float(np.sum((first == second) & filled) / max(1, np.sum(filled)))
 
 
 def _normalised_text(text: str) -> str:
-    return re.sub(r"\s+", "", text or "")
+    return "".join((text or "").split())
 
 
 def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
@@ -214,8 +259,8 @@ def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
     the same year: signatures grouped when identical, then banded (LSH) to find
     near-identical ones, the estimate verified on the whole signature."""
     settings = rules["copied"]
-    minhash = MinHash(settings["shingle_chars"], settings["permutations"])
-    rows_per_band = settings["permutations"] // settings["bands"]
+    minhash = MinHash(settings["shingle_chars"], settings["bins"])
+    rows_per_band = settings["bins"] // settings["bands"]
     groups: dict[tuple, list[dict]] = defaultdict(list)  # (year, signature bytes) -> reports
     signatures = {}
     for report in reports:
@@ -248,7 +293,7 @@ def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
                 if (first, second) in compared:
                     continue
                 compared.add((first, second))
-                similarity = float(np.mean(signatures[first] == signatures[second]))
+                similarity = MinHash.similarity(signatures[first], signatures[second])
                 if similarity < settings["text_similarity"]:
                     continue
                 for report in groups[first]:
@@ -261,7 +306,7 @@ def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
                            f"text {similarity:.0%} like report {other['id']} of {other['body_name']} ({other['year']})",
                            {"similarity": round(similarity, 3), "other_report_id": other["id"],
                             "other_body_id": other["body_id"], "method": "MinHash, "
-                            f"{settings['permutations']} permutations over {settings['shingle_chars']}-character shingles"},
+                            f"one permutation, {settings['bins']} bins, over {settings['shingle_chars']}-character shingles"},
                            other["id"]))
     return flags
 
@@ -270,20 +315,18 @@ def copied_figures_flags(db: sqlite_utils.Database, reports: dict[int, dict], ru
     """Reports whose filled cells are all equal, with enough non-zero figures, to those
     of another-named body's report of the same year."""
     minimum = rules["copied"]["min_nonzero_cells"]
-    digests: dict[int, hashlib.blake2b] = {}
-    nonzero: dict[int, int] = defaultdict(int)
-    for report_id, code, value in db.execute(
-            "select report_id, code, value from cells where value is not null order by report_id, code"):
-        digest = digests.get(report_id)
-        if digest is None:
-            digest = digests[report_id] = hashlib.blake2b(digest_size=16)
-        digest.update(f"{code}={value!r};".encode())
-        if value != 0:
-            nonzero[report_id] += 1
+    digests, nonzero = {}, {}
+    # SQLite concatenates each report's filled cells in key order (report_id, code)
+    for report_id, cells, count in db.execute(
+            """select report_id, group_concat(code || '=' || quote(value), ';'), sum(value != 0)
+               from cells where value is not null group by report_id"""):
+        if count >= minimum:
+            digests[report_id] = hashlib.blake2b(cells.encode(), digest_size=16)
+            nonzero[report_id] = count
     groups = defaultdict(list)
     for report_id, digest in digests.items():
         report = reports.get(report_id)
-        if report and nonzero[report_id] >= minimum:
+        if report:
             groups[report["year"], digest.digest()].append(report)
     flags = []
     for members in groups.values():
@@ -319,6 +362,8 @@ def narrative_flags(report_id: int, text: str, cells: dict[str, object], rules: 
     contradictions = []
     chars = rules["narrative"]["context_chars"]
     for rule, pattern in patterns:
+        if not any(word in text for word in rule["words"]):
+            continue
         for match in pattern.finditer(text):
             stated = int(match.group("n"))
             readings = [(codes, sum(cells[code] for code in codes)) for codes in rule["accept"]
@@ -360,8 +405,8 @@ def rule_rows(rules: dict) -> list[dict]:
             for rule_id, rule in rules["rules"].items()]
 
 
-def compute(db: sqlite_utils.Database, rules: dict) -> list[dict]:
-    """Every flag of the archive."""
+def compute(db: sqlite_utils.Database, rules: dict) -> tuple[list[dict], list[dict]]:
+    """Every flag of the archive, and the flag_pages rows (each page's hidden links)."""
     spam = Spam(rules)
     not_report = {rule_id: re.compile(pattern) for rule_id, pattern in rules["not_report"]["patterns"].items()}
     narrative = [(rule, re.compile(rule["pattern"])) for rule in rules["narrative"]["rules"]]
@@ -373,6 +418,12 @@ def compute(db: sqlite_utils.Database, rules: dict) -> list[dict]:
         cells[report_id][code] = value
     flags, reports = [], {}
     placed = {}
+    # a page's hidden links depend on its bytes, its host and the spam rules only: kept
+    # in flag_pages across refreshes, so that each page is parsed once in its life
+    version = hashlib.blake2b(json.dumps(rules["spam"], sort_keys=True).encode(), digest_size=8).hexdigest()
+    known = {page: json.loads(links) for page, links in db.execute(
+        "select page, links from flag_pages where rules = ?", [version])}
+    pages = {}
     for report_id, url, title, year, province, format_, body_id, body_name, sha256, text in db.execute(
             """select r.id, r.url, r.title, r.year, r.province, r.format, r.body_id, r.body_name, d.sha256, t.body
                from reports r left join report_texts t on t.report_id = r.id
@@ -381,7 +432,10 @@ def compute(db: sqlite_utils.Database, rules: dict) -> list[dict]:
         placed[report_id] = (year, province)
         flags += spam.text_flags(report_id, f"{title or ''}\n{text}")
         if sha256:
-            flags += spam.hidden_links(report_id, url, load_blob(db, sha256))
+            page = f"{sha256}@{(urllib.parse.urlsplit(url).hostname or '').lower()}"
+            if page not in pages:
+                pages[page] = known[page] if page in known else spam.page_links(url, load_blob(db, sha256))
+            flags += spam.hidden_link_flags(report_id, pages[page])
         if format_ in (None, "none"):
             flags += not_report_flags(report_id, title, text, rules, not_report)
         elif report_id in cells:
@@ -396,19 +450,21 @@ def compute(db: sqlite_utils.Database, rules: dict) -> list[dict]:
     flags += late_flags(db, rules)
     for flag in flags:
         flag["year"], flag["province"] = placed.get(flag["report_id"], (None, None))
-    return sorted(flags, key=lambda flag: (flag["report_id"], flag["rule_id"]))
+    page_rows = [{"page": page, "rules": version, "links": json.dumps(links, ensure_ascii=False)}
+                 for page, links in pages.items()]
+    return sorted(flags, key=lambda flag: (flag["report_id"], flag["rule_id"])), page_rows
 
 
 def refresh(db: sqlite_utils.Database) -> dict[str, int]:
     """Rebuild `flag_rules` and `flags` from the archive in one transaction (after
     coverage.refresh); return the number of flags of each kind."""
     rules = load_rules()
-    flags = compute(db, rules)
+    flags, pages = compute(db, rules)
     rows = rule_rows(rules)
     with db.conn:
-        db.conn.execute("delete from flags")
-        db.conn.execute("delete from flag_rules")
-        for table, table_rows in (("flag_rules", rows), ("flags", flags)):
+        for table in ("flags", "flag_rules", "flag_pages"):
+            db.conn.execute(f"delete from [{table}]")
+        for table, table_rows in (("flag_rules", rows), ("flags", flags), ("flag_pages", pages)):
             if table_rows:
                 columns = list(table_rows[0])
                 db.conn.executemany(
