@@ -11,7 +11,7 @@ replaced) or take it down. Researchers cite figures, so nothing is overwritten a
   compressed as in `parses`), since `parses` holds the current version's only.
 - `revision_changes` holds what differs between a version and the one before it, as
   the parser read them: each cell (code, old value, new value), the report fields
-  (title, year, format, agency, published) and a text change (the lines removed and
+  (title, year, format, agency, published, a parse's error) and a text change (the lines removed and
   added; the version's `text_diff` says how many). `reports`, `cells` … show the
   current version.
 - `reports.removed_at` dates the run that walked the report's portal completely and no
@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
-FIELDS = ("title", "year", "format", "agency", "published")
+FIELDS = ("title", "year", "format", "agency", "published", "error")
 TEXT_EXCERPT = 500  # characters of the removed / added lines kept in revision_changes
 
 
@@ -108,6 +108,10 @@ def diff(old: dict, new: dict) -> tuple[list[tuple], str]:
     summary of the text's change."""
     changes = [("field", field, old.get(field), new.get(field)) for field in FIELDS
                if old.get(field) != new.get(field)]
+    if old.get("error") or new.get("error"):
+        # a parse that gave no result (its worker died, a limit) read no figures and no
+        # text: that it failed is the change, not every cell gone
+        return changes, "not compared: a parse failed"
     old_cells, new_cells = old.get("cells") or {}, new.get("cells") or {}
     changes += [("cell", code, old_cells.get(code), new_cells.get(code))
                 for code in sorted(old_cells.keys() | new_cells.keys()) if old_cells.get(code) != new_cells.get(code)]

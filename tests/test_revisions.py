@@ -3,15 +3,18 @@ and what changed; a report no longer listed is marked removed, after a complete 
 only. Real crawls (`scrapy crawl portals`) of a portal served from a folder on
 127.0.0.1 whose files the test edits between crawls."""
 import io
+import json
 import re
 import shutil
 import sqlite3
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
-from archive.revisions import _load
+from archive.revisions import _load, diff
+from archive.store import prepare, prepare_failed
 from archive_fixtures import get, get_json, start_datasette, stop
 from conftest import REPO, one_portal_registry, run_crawl, serve_folder
 
@@ -200,3 +203,18 @@ def test_only_a_complete_walk_marks_reports_removed(portal):
     crawl(portal)
     assert query(db, "select url from reports where removed_at is not null") == [(base + "c.htm",)]
     assert query(db, "select count(*) from revisions where version > 1") == [(0,)]
+
+
+def test_a_version_whose_parse_failed_is_no_change_of_figures():
+    """A new version whose parse gave no result (its worker died, a limit) is recorded as
+    that failure, not as every figure of the report gone."""
+    page = (PINGTAN / "202603" / "t20260313_105587.htm").read_bytes()
+    read = json.loads(zlib.decompress(prepare(page, "http://127.0.0.1/a.htm").result))
+    failed = json.loads(zlib.decompress(prepare_failed("http://127.0.0.1/a.htm", "parse timed out").result))
+    assert read["cells"][EDITED_CELL] == 2418
+    changes, summary = diff(read, failed)
+    assert [(kind, code, new) for kind, code, _, new in changes if kind != "field" or code == "error"] == [
+        ("field", "error", "parse timed out")]
+    assert summary == "not compared: a parse failed"
+    edited = json.loads(zlib.decompress(prepare(page.replace(b">2418<", b">2419<"), "http://127.0.0.1/a.htm").result))
+    assert diff(read, edited) == ([("cell", EDITED_CELL, 2418, 2419)], "text unchanged")
