@@ -70,7 +70,7 @@ class Spam:
         self.sentence = re.compile(spam["sentence_split"])
         self.hidden_style = re.compile(spam["hidden_style"], re.I)
         self.style_hints = spam["hidden_style_hints"]
-        self.allowed = tuple(spam["allowed_host_suffixes"])
+        self.allowed = set(spam["allowed_domains"])
         # without re.I, whose matching a page's hundreds of kilobytes would not skip through fast
         self.hosts = re.compile(rb"""(?:href|HREF)\s*=\s*["']?\s*(?:https?:|HTTPS?:)?//([A-Za-z0-9.-]+)""")
 
@@ -90,11 +90,10 @@ class Spam:
                                             for term, start, end in found[:20]]}))
         if sum(term in text for term in self.unrelated_terms) >= self.min_terms:
             sentences = []
-            start = 0
             for sentence in self.sentence.split(text):
                 terms = sorted(set(self.unrelated.findall(sentence)))
                 if len(terms) >= self.min_terms:
-                    sentences.append({"offset": text.find(sentence, start), "terms": terms,
+                    sentences.append({"offset": text.find(sentence), "terms": terms,
                                       "sentence": sentence.strip()[:300]})
             if sentences:
                 first = sentences[0]
@@ -148,7 +147,8 @@ class Spam:
         host = (urllib.parse.urlsplit(href).hostname or "").lower()
         if not host or host == page_host or host.endswith("." + page_host) or page_host.endswith("." + host):
             return None
-        return None if host.endswith(self.allowed) else host
+        parts = host.split(".")
+        return None if any(".".join(parts[i:]) in self.allowed for i in range(len(parts))) else host
 
     def _worth_parsing(self, raw: bytes, page_host: str) -> bool:
         """Whether a page may hide a spam link, read from its bytes: parsing every page

@@ -174,6 +174,7 @@ HIDDEN = {
     "class hidden by the page's style": ('<style>.yc{visibility:hidden}</style><div class="yc"><a href="https://x.example.org/">彩</a></div>', True),
     "hidden gambling link to the same site": ('<div style="display:none"><a href="/bet.html">必赢体育</a></div>', True),
     "visible link elsewhere": ('<p><a href="https://www.win-888.com/">体育平台</a></p>', False),
+    "hidden link to a look-alike of a government's domain": ('<div style="display:none"><a href="https://www.fujiangov.cn/">福建</a></div>', True),
     "hidden link to a government": ('<div style="display:none"><a href="https://www.fujian.gov.cn/">福建省人民政府</a></div>', False),
     "hidden link of the same site": ('<div style="display:none"><a href="/zwgk/">政务公开</a></div>', False),
 }
