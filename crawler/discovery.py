@@ -27,9 +27,8 @@ COLUMN_TEXT = re.compile(r"(年报|年度报告|年度工作报告)(专栏|栏�
 NOT_COLUMN = re.compile(r"企业|统计|财务|决算|预算|工商|质量|社会责任|审计|环境|信用|征求|解读|指南|目录")
 # pages between the homepage and the column, best first
 PLATFORM_TEXTS = [
-    (re.compile(r"^政府信息公开(专栏|平台|网|目录)?$"), 6),
-    (re.compile(r"^(法定)?主动公开(内容|目录)?$|^法定主动公开内容$"), 5),
-    (re.compile(r"^(政府)?信息公开(专栏|平台|目录|网)?$|^政府信息公开(工作)?$"), 5),
+    (re.compile(r"^政府信息公开(专栏|平台|网|目录|工作)?$"), 6),
+    (re.compile(r"^(法定)?主动公开(内容|目录)?$|^信息公开(专栏|平台|目录|网)?$"), 5),
     (re.compile(r"^政务公开(专栏|平台)?$|^政务信息公开$"), 4),
     (re.compile(r"公开目录$|^(政府|政务)信息$|^政府公开$"), 3),
     (re.compile(r"信息公开|政务公开"), 2),
@@ -39,7 +38,7 @@ NOT_PLATFORM = re.compile(r"指南|制度|申请|条例|规定|办法|意见|通
 PLATFORM_PATH = re.compile(r"(^|[/._-])(xxgk|zfxxgk|zwgk|gkml|gkmlpt|zfgk|zwxxgk|openness|xxgkml)([/._-]|$)", re.I)
 # links written in scripts: <a href=…>…</a> inside a string, JSON/object menu entries,
 # location.href = … handlers
-SCRIPT_ANCHOR = re.compile(r"""<a\s[^>]*?href\s*=\s*\\?["']([^"'\\]+)\\?["'][^>]*>(.*?)<\\?/a>""", re.I | re.S)
+SCRIPT_ANCHOR = re.compile(r"""<a\s[^>]*?href\s*=\s*\\?["']([^"'\\]+)\\?["'][^>]*>(.{0,300}?)<\\?/a>""", re.I | re.S)
 OBJECT = re.compile(r"\{[^{}]{1,600}\}", re.S)
 OBJECT_TEXT = re.compile(r"""["']?(?:name|title|text|label|menuName|chnlName|catName)["']?\s*:\s*("(?:[^"\\]|\\.)*"|'[^']*')""")
 OBJECT_URL = re.compile(r"""["']?(?:url|href|link|path|linkUrl|chnlUrl|catUrl)["']?\s*:\s*("(?:[^"\\]|\\.)*"|'[^']*')""")
