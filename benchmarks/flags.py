@@ -9,7 +9,8 @@ and has a text of 40–80 sentences drawn at random from the real reports' sente
 of a real report of its format times a whole number plus noise, and as its page one of
 the real crawled pages (the blobs are shared: their bytes are read and decompressed
 per report, as refresh does). 1% of reports are exact copies of another body's (text
-and cells), 1% carry gambling spam, 1% are error pages. The rows are written directly,
+and cells), 1% carry gambling spam, 1% are error pages (the figures of sentences drawn from other
+reports contradict the tables now and then: narrative flags there are an artefact). The rows are written directly,
 since deriving 100,000 reports through the parser takes an hour (benchmarks/archive.py);
 coverage is refreshed first (untimed), as at a crawl's end. `--archive PATH` times the
 refresh of an existing archive instead.
