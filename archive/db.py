@@ -267,6 +267,7 @@ INDEXES = [
     ("flags", ["severity"], False),
     ("flags", ["year"], False),
     ("flags", ["province"], False),
+    ("flags", ["other_report_id"], False),
 ]
 
 VIEWS = {
