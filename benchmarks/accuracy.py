@@ -3,7 +3,8 @@ make of them (tests/variants.py: label typos and spaces, in texts and in the HTM
 （六）, figures split across lines, short section 二, table 三 with its columns reordered, collapsed
 repeated lines), plus the bundled sample-portal pages.
 
-Run `.venv/bin/python benchmarks/accuracy.py [-v]`. For each group it prints `cells right %`,
+Run `.venv/bin/python benchmarks/accuracy.py [-v] [--ocr]` (--ocr: also every gold report
+scanned, read by OCR; some minutes). For each group it prints `cells right %`,
 `cells wrong: N` (a figure that differs from the gold: worse than a null) and `cells null: N`
 (left null where the gold has a figure). -v lists every wrong cell.
 """
@@ -16,6 +17,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from parsers import parse  # noqa: E402
+from ofd_writer import render_ofd  # noqa: E402
+from scan_writer import scanned_pdf  # noqa: E402
 from variants import base_texts, gold_reports, html_pages, html_variants, sample_pages, variants  # noqa: E402
 
 
@@ -63,6 +66,15 @@ def main() -> None:
     for name, page, expected in html_variants(html_pages(reports + sample_pages())):
         kind = name.split("|", 1)[1].split(":")[0]
         add(f"variants/{kind}", name, expected, page, "variant.html")
+    for r in reports:  # the gold reports as OFD packages (tests/ofd_writer.py)
+        g = r["gold"]
+        add("ofd", r["name"], g["cells"], render_ofd(g["format"], g["cells"], g["units"], g["year"]), "report.ofd")
+    if "--ocr" in sys.argv:  # slow (seconds a page): every gold report scanned at 150 and 200 dpi (tests/scan_writer.py)
+        for r in reports:
+            g = r["gold"]
+            for dpi, skew in ((150, 0.5), (200, -0.7)):
+                add(f"ocr/{dpi} dpi", r["name"], g["cells"],
+                    scanned_pdf(g["format"], g["cells"], g["units"], g["year"], dpi, skew, 70), "scan.pdf")
     print(f"{'group':<28}{'docs':>6}{'cells':>8}{'right %':>10}{'wrong':>7}{'null':>7}")
     for group, (cells, right, null, wrong, docs) in totals.items():
         print(f"{group:<28}{docs:>6}{cells:>8}{100 * right / cells:>9.2f}%{wrong:>7}{null:>7}")

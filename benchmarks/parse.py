@@ -1,6 +1,6 @@
 """Parse throughput on one core: text reports/s, HTML reports/s, the HTML parse time over
 trafilatura.extract's alone (with the options the parser gives it) on the same pages, and
-PDF reports/s (the sample portals' PDF attachments).
+PDF reports/s (the sample portals' PDF attachments), and OCR seconds per scanned page.
 
 Run `.venv/bin/python benchmarks/parse.py`. Reads ../shared/corpus when present, else the
 bundled sample portal pages (HTML only).
@@ -68,6 +68,34 @@ def main() -> None:
     if pdfs:
         [p] = per_item([lambda d: parse(d[0], name=d[1])], pdfs)
         print(f"pdf: {1 / p:.1f} reports/s")
+    ocr_seconds_per_page()
+
+
+def ocr_seconds_per_page() -> None:
+    """Seconds per scanned page (wall and CPU): two gold reports rasterised at 200 dpi
+    (tests/scan_writer.py), after a first page that loads the models."""
+    from parsers import ocr
+
+    golds = sorted((ROOT.parent / "shared" / "gold").glob("*/*.json"))
+    if not golds or not ocr.available():
+        print("ocr: not measured (needs ../shared/gold and the ocr extra)")
+        return
+    import json
+
+    import pypdfium2
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from scan_writer import scanned_pdf
+
+    scans = [scanned_pdf(g["format"], g["cells"], g["units"], g["year"], 200, -0.7, 70)
+             for g in (json.loads(p.read_text(encoding="utf-8")) for p in golds[:3])]
+    parse(scans[0], name="warm-up.pdf")
+    wall, cpu, pages = time.perf_counter(), time.process_time(), 0
+    for scan in scans[1:]:
+        assert parse(scan, name="scan.pdf")["read_by"] == "ocr"
+        pages += len(pypdfium2.PdfDocument(scan))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"ocr: {wall / pages:.1f} s/page ({cpu / pages:.1f} s of CPU, {pages} pages at 200 dpi, load {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":
