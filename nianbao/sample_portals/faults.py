@@ -266,6 +266,8 @@ def assess(db_path: str | Path, portal: FaultPortal, sample_manifests: list[dict
     import sqlite3
     import zlib
 
+    from crawler.policy import shown_url
+
     conn = sqlite3.connect(db_path)
     failures = conn.execute("select url, stage, error from failures").fetchall()
     reports = {url: (filled, status) for url, filled, status in
@@ -276,7 +278,10 @@ def assess(db_path: str | Path, portal: FaultPortal, sample_manifests: list[dict
     cases = []
     for case in portal.cases():
         expect, url = case["expect"], case["url"]
-        stages = {stage for failed_url, stage, _ in failures if failed_url in (url, expect.get("failure_url"))}
+        # a failure is the case's when recorded under its URL (as the crawl shows it: a data:
+        # URL cut short) or when its reason names that URL (a redirect loop names its chain)
+        names = {url, shown_url(url), expect.get("failure_url")}
+        stages = {stage for failed_url, stage, error in failures if failed_url in names or url in error}
         checks = []
         if expect.get("failure"):
             checks.append(bool(stages & set(expect["failure"])))
