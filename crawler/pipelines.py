@@ -196,6 +196,8 @@ class ArchivePipeline:
         within every budget, without a failure but of reports' own documents, for every
         year, in a run that lost nothing. Listed = the report requests of its listings
         (SkipArchivedReports) and the pages stored (a report page may have redirected)."""
+        if self.listings is None:  # the middleware is off: what was listed is unknown
+            return
         listed = self.listings.listed.pop(portal_id, set()) | self.fetched.pop(portal_id, set())
         if (self.lost or self.crawler.spider.years or portal_id in self.walk_faults
                 or portal_counts(self.crawler.stats, portal_id)["budget_hits"]):
