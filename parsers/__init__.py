@@ -7,9 +7,10 @@ contract's keys it gives `verified`: per table (active, requests, appeals), true
 arithmetic check of that table passes, false when one fails or cannot run, null for a table
 without checks (二); `notes`, saying why a cell the report prints was left null; and
 `read_by`, how the figures were read (`text`, `grid`: from table grids, `ocr`: from page
-images).
+images); and `provenance`, per figure where and how it was read (see _provenance).
 """
 import re
+from bisect import bisect_right
 
 from . import checks, decode, formats, grid, html, limits, meta, ocr, ofd, readers, sections, tables, tokens
 
@@ -19,7 +20,7 @@ __all__ = ["parse"]
 def _empty(name: str) -> dict:
     return {"source": name, "title": None, "agency": None, "year": None, "format": "none", "cells": {},
             "units": {}, "checks": {}, "check_details": [], "verified": {}, "published": None, "sections": {}, "body": "",
-            "notes": [], "tokens": {}, "read_by": None}
+            "notes": [], "tokens": {}, "read_by": None, "provenance": {}}
 
 
 def _read_tables(items, fmt_text: str, body: str, layout: str = "cells") -> tuple[str, dict]:
@@ -35,7 +36,7 @@ def _score(fmt: str, result: dict) -> float:
 
 def _tables(text: str, grids: list, body: str) -> tuple[str, dict, str | None]:
     """Read the tables from real grids and from the flattened text; keep the better reading
-    (and say which: `grid` or `text`)."""
+    (and say which: `grid` or `text`). A text reading's items are placed in `text`."""
     options = []
     if grids:
         items = grid.items(grids)
@@ -43,13 +44,84 @@ def _tables(text: str, grids: list, body: str) -> tuple[str, dict, str | None]:
         options.append((*_read_tables(items, label_text, body), "grid"))
     begin, end = sections.table_span(text)
     region = text[begin:end]
-    options.append((*_read_tables(tokens.stream(region), "".join(region.split()), body, tokens.layout(region)), "text"))
+    items = tokens.stream(region)
+    for item in items:
+        item.at += begin
+    options.append((*_read_tables(items, "".join(region.split()), body, tokens.layout(region)), "text"))
     usable = [o for o in options if o[0] != "none"]
     if not usable:
         return "none", tables.read([], "none"), None
     if len(usable) == 1:
         return usable[0]
     return max(usable, key=lambda o: _score(o[0], o[1]))
+
+
+def _column_label(fmt: str, code: str) -> str | None:
+    """The form's header of a cell's column (for a figure read from text, whose printed header
+    is not beside it)."""
+    spec = formats.spec()
+    table, rest = code.split(".", 1)
+    head, column = rest.rsplit(".", 1)
+    if table == "active":
+        row = next((r for r in formats.rows(fmt, "active") if r["row"] == head), None)
+        return dict(zip(row["columns"], row["column_labels"])).get(column) if row else None
+    labels = dict(zip(spec[f"{table}_columns"], spec[f"{table}_column_labels"]))
+    return labels.get(column)
+
+
+def _in_original(original: str, offset: int, text: str, shift: int) -> tuple[int, int] | None:
+    """(start, end) in `original` of what normalises to `text` at `offset` of the normalised
+    text: at the same place unless normalising changed lengths before it (a stray `?`, a
+    dropped pinyin), then searched outward from the last shift found."""
+    for radius in range(0, 400):
+        for start in {offset + shift - radius, offset + shift + radius}:
+            if start < 0 or start >= len(original):
+                continue
+            if original.startswith(text, start):
+                return start, start + len(text)
+            for length in range(len(text), len(text) + 4):
+                if tokens.normalize(original[start:start + length]) == text:
+                    return start, start + length
+    return None
+
+
+def _provenance(fmt: str, found: dict, read_by: str | None, grids: list, table_text: str, ntext: str,
+                locator: str, lead: int, page_starts: list, grid_pages: list) -> dict:
+    """code → {token, row_label, column_label, page, locator, read_by, alternatives}: the figure
+    as printed (the written piece(s) it was read from: `898989` for each of its fused cells),
+    where (`body:N` / `plain:N`: character offset in the parse's body / the HTML page's whole
+    text; `grid:T/R/C`: table, row and column of the tables read as grids), and how."""
+    out, shift = {}, 0
+    for code, entry in sorted(found.items(), key=lambda e: e[1]["items"][0].at):
+        items = entry["items"]
+        first = items[0].at
+        page, column_label = None, None
+        if isinstance(first, tuple):
+            t, r, c = first
+            printed = []
+            for item in items:
+                cell = grids[item.at[0]][item.at[1]][item.at[2]] or ""
+                alone = len(tokens.cell_items(cell)) == 1
+                printed.append(" ".join(cell.split()) if alone else item[1])
+            token = " ".join(dict.fromkeys(printed))
+            where = f"grid:{t}/{r}/{c}"
+            column_label = grid.header_above(grids[t], r, c)
+            if grid_pages:
+                page = bisect_right(grid_pages, t)
+        else:
+            last = items[-1]
+            span = _in_original(table_text, first, ntext[first:last.at + len(last[1])], shift)
+            if span is None:
+                continue
+            shift = span[0] - first
+            token = table_text[span[0]:span[1]]
+            where = f"{locator}:{span[0] - lead}"
+            if page_starts:
+                page = bisect_right(page_starts, span[0])
+        out[code] = {"token": token, "row_label": entry["row_label"],
+                     "column_label": column_label or _column_label(fmt, code), "page": page, "locator": where,
+                     "read_by": entry.get("read_by", read_by), "alternatives": entry.get("alternatives", [])}
+    return out
 
 
 def _split_archive_header(text: str) -> tuple[str, str]:
@@ -65,11 +137,13 @@ def _parse(data, name: str, content_type: str) -> dict:
         kind = "text"
     grids, title, published, source, header_text, read_notes = [], None, None, None, "", []
     ocr_pages = 0  # pages (or images) whose text only OCR could read
+    pages: list[tuple[int, int]] = []  # PDF: (text offset, grids before) of each page
     if kind == "doc":
         data, kind = readers.doc_to_docx(data, ".wps" if name.lower().endswith(".wps") else ".doc"), "docx"
     if kind == "pdf":
-        body, grids, read_notes = readers.pdf(data)
+        body, grids, read_notes = readers.pdf(data, pages)
         body, grids, read_notes, ocr_pages = ocr.scanned_pdf(data, body, grids, read_notes)
+        pages = [] if ocr_pages else pages
         table_text = body
     elif kind == "ofd":
         body, grids, read_notes = ofd.read(data)
@@ -99,6 +173,11 @@ def _parse(data, name: str, content_type: str) -> dict:
     if title and not meta.year_of(title, "") and not re.search(r"报告|年报", title):
         title = meta.title_from_text(body) or title
     fmt, result, read_by = _tables(ntext, grids, nbody)
+    read_by = ("ocr" if ocr_pages else read_by) if fmt != "none" else None
+    provenance = _provenance(
+        fmt, result.get("provenance", {}), read_by, grids, table_text, ntext,
+        "plain" if kind == "html" else "body", 0 if kind == "html" else len(body) - len(body.lstrip()),
+        [start for start, _ in pages], [before for _, before in pages])
     details = checks.run(fmt, result["cells"])
     parts = sections.split(nbody)
     out.update({
@@ -119,7 +198,8 @@ def _parse(data, name: str, content_type: str) -> dict:
         "notes": read_notes + result["notes"],
         "tokens": result["tokens"],
         # how the figures were read: from the text, from table grids, or from OCR of page images
-        "read_by": ("ocr" if ocr_pages else read_by) if fmt != "none" else None,
+        "read_by": read_by,
+        "provenance": provenance,
     })
     return out
 

@@ -6,7 +6,7 @@ at its top-left slot, and its other slots hold None, so a figure is never read t
 import re
 
 from . import limits
-from .tokens import cell_items
+from .tokens import Item, cell_items
 
 
 def html_grid(table, budget: list[int] | None = None) -> list[list[str | None]]:
@@ -62,11 +62,21 @@ def cell_text(td) -> str:
 
 
 def items(grids: list[list[list[str | None]]]):
-    """Item stream of grids: every real cell once, row by row, an empty cell as E."""
+    """Item stream of grids: every real cell once, row by row, an empty cell as E; each item
+    placed at (table, row, column) of its grid."""
     out = []
-    for grid in grids:
-        for row in grid:
-            for cell in row:
+    for t, grid in enumerate(grids):
+        for r, row in enumerate(grid):
+            for c, cell in enumerate(row):
                 if cell is not None:
-                    out.extend(cell_items(cell))
+                    out.extend(Item(kind, text, (t, r, c)) for kind, text in cell_items(cell))
     return out
+
+
+def header_above(grid: list[list[str | None]], r: int, c: int) -> str | None:
+    """The printed column header of slot (r, c): the nearest cell above it holding no figure."""
+    for above in range(r - 1, max(r - 12, -1), -1):
+        cell = grid[above][c] if c < len(grid[above]) else None
+        if cell and not re.search(r"\d", cell):
+            return " ".join(cell.split())
+    return None

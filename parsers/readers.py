@@ -16,7 +16,7 @@ TABLE_TOLERANCE = 3
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 
 
-def pdf(data: bytes) -> tuple[str, list, list[str]]:
+def pdf(data: bytes, pages: list | None = None) -> tuple[str, list, list[str]]:
     """Text of every page and the grids of its ruled tables.
 
     PDFium (pypdfium2) reads the text, the characters' boxes and the drawn lines, in C;
@@ -24,7 +24,8 @@ def pdf(data: bytes) -> tuple[str, list, list[str]]:
     pdfplumber at about a sixth of its cost: pdfminer, under pdfplumber, decodes every
     character in Python. Bounded (see limits.py): the first MAX_PDF_PAGES pages, and no table
     reading on a page drawn with more objects or rules than the limits, nor on the pages
-    past the document's budget of table reading (notes say which)."""
+    past the document's budget of table reading (notes say which). `pages`, when given, gets
+    each page's (offset of its text in the text returned, number of grids before it)."""
     import pypdfium2
 
     texts, grids, notes, unruled, read = [], [], [], [], 0
@@ -39,6 +40,8 @@ def pdf(data: bytes) -> tuple[str, list, list[str]]:
                 notes.append(f"PDF text past {limits.MAX_TEXT} characters: the pages from {number + 1} on not"
                              " read (the text limit)")
                 break
+            if pages is not None:
+                pages.append((read + len(texts), len(grids)))
             page = document[number]
             height = page.get_height()
             textpage = page.get_textpage()

@@ -29,14 +29,15 @@ def segments(items: list[Item]) -> list[tuple[str, list[Item]]]:
     """(label, following cells) pairs: consecutive label items form one label."""
     out: list[tuple[str, list[Item]]] = []
     label, vals, prev = "", [], None
-    for kind, text in items:
+    for item in items:
+        kind, text = item
         if kind == "T":
             if prev != "T" and (label or vals):
                 out.append((label, vals))
                 label, vals = "", []
             label += text
         else:
-            vals.append((kind, text))
+            vals.append(item)
         prev = kind
     if label or vals:
         out.append((label, vals))
@@ -146,8 +147,27 @@ def _rows_of(codes) -> str:
     return "/".join(dict.fromkeys(c.rsplit(".", 1)[0] for c in codes if c))
 
 
+_GROUP_LABELS = {f"appeals.{g}": label for g, label in zip(formats.spec()["appeals_groups"],
+                                                             formats.spec()["appeals_group_labels"])}
+
+
 def _unique(cands: list) -> list:
     return list({tuple(c): None for c in cands})
+
+
+def _pieces_of(reading: list, j: int, items: list) -> list:
+    """The written items piece j of a reading was read from: a reading only joins written pieces
+    or splits them, so its pieces and the items spell the same characters in the same order."""
+    start = sum(len(p) for p in reading[:j] if p)
+    end = start + len(reading[j] or "")
+    out, pos = [], 0
+    for item in items:
+        if item[1] is None:
+            continue
+        if pos < end and pos + len(item[1]) > start:
+            out.append(item)
+        pos += len(item[1])
+    return out
 
 
 class Reader:
@@ -160,22 +180,32 @@ class Reader:
         # codes of a row → (every reading of its pieces, the readings its own arithmetic allows)
         self.pending: dict[tuple[str | None, ...], tuple[list[list], list[list]]] = {}
         self.decided: dict[str, str] = {}  # code → why: figures chosen among readings by arithmetic
+        # provenance: code → the written items its figure was read from; the row label it was
+        # printed with; the other values the readings gave it
+        self.source: dict[str, list] = {}
+        self.label: dict[str, str] = {}
+        self.alternatives: dict[str, list] = {}
+        self.written: dict[tuple, list] = {}  # codes of a pending row → the items its readings split or join
 
     def _assign(self, codes, raws) -> None:
         for code, raw in zip(codes, raws):
             if code:
                 self.raw[code] = raw
 
-    def place(self, codes: list[str | None], vals: list[Item], check: bool = False) -> None:
+    def place(self, codes: list[str | None], vals: list[Item], check: bool = False, label: str = "") -> None:
         """Give a row's cells their figures; when the written pieces do not fit the cells one
         to one, every reading of them is kept for the arithmetic to choose (resolve)."""
         vals = _strip(vals)
+        for code in codes:
+            if code:  # table 四's figures stand under its group headers, not beside a row label
+                self.label[code] = label or _GROUP_LABELS.get(code.rsplit(".", 1)[0], "")
         if self.layout == "lossy":  # an empty after the figures may stand for lost ones: not a cell
             while vals and vals[-1][0] == "E":
                 vals = vals[:-1]
         n = len(codes)
         if len(vals) >= n and all(kind == "E" for kind, _ in vals[n:]):
             self._assign(codes, [raw for _, raw in vals[:n]])
+            self.source.update((code, [item]) for code, item in zip(codes, vals) if code and item[0] == "V")
             blank = sum(kind == "E" for kind, _ in vals[:n]) if self.layout != "cells" else 0
             if blank:
                 self.notes.append(f"{_rows_of(codes)}: {n - blank} figures for {n} cells, the empty lines among them read "
@@ -186,12 +216,14 @@ class Reader:
             vals = vals[:-1]
         if len(vals) > n:
             raws = [raw for _, raw in vals]
+            written = vals
             cands = joins(raws, n)
             if not joins(raws[n - 1:n + 1], 1):  # what follows the row's cells may be something else
                 cands.append(raws[:n])
             why = f"{len(raws)} written pieces for {n} cells"
         else:
-            toks = [raw for kind, raw in vals if kind == "V"]
+            written = [item for item in vals if item[0] == "V"]
+            toks = [raw for _, raw in written]
             if toks and all(_num(t) is None and t != "无" for t in toks):
                 return  # one dash across the whole row: every cell null
             fusable = self.layout == "cells" and any(_FUSABLE.fullmatch(t) for t in toks)
@@ -214,6 +246,7 @@ class Reader:
         else:
             passing = cands
         self.pending[tuple(codes)] = (_unique(cands), _unique(passing), why)
+        self.written[tuple(codes)] = written
 
     def read_rows(self, table: str, items: list[Item], check: bool = False) -> None:
         """Align the label segments to the table's rows in order and place their figures."""
@@ -244,7 +277,8 @@ class Reader:
             cols = self._columns(r, head) if table == "active" else request_cols
             codes = [f"{table}.{r['row']}.{c}" if c else None for c in cols]
             if any(codes):
-                self.place(codes, vals, check)
+                m = r["pattern"].search(label) if len(label) > 40 else None  # a header printed before the row: cut
+                self.place(codes, vals, check, label[m.start():] if m else label)
         if usable and seen:
             missing = [rows[i]["row"] for i in range(len(rows)) if i not in seen]
             for name in missing:
@@ -292,7 +326,7 @@ class Reader:
         return found
 
     def read_appeals(self, items: list[Item]) -> None:
-        vals = [(k, t) for k, t in items if k != "T"]
+        vals = [item for item in items if item[0] != "T"]
         if vals:
             first = next((i for i, (k, _) in enumerate(items) if k == "V"), len(items))
             header = "".join(t for k, t in items[:first] if k == "T")
@@ -344,8 +378,11 @@ class Reader:
                     continue
                 if len(seen) == 1:
                     self.raw[code] = seen.pop()
+                    self.source[code] = _pieces_of(cands[0], j, self.written[codes])
                     if varies[j]:
                         self.decided[code] = why
+                        self.alternatives[code] = sorted({_num(c[j]) for c in every} - {_num(self.raw[code])},
+                                                         key=lambda v: (v is None, v or 0))
                 else:
                     undecided.append(code.rsplit(".", 1)[1])
             if undecided:
@@ -353,7 +390,7 @@ class Reader:
                 more = f" (+{len(cands) - 6} more)" if len(cands) > 6 else ""
                 self.notes.append(f"{row}: {why} admit {len(cands)} readings ({shown}{more}); "
                                   f"{', '.join(undecided)} left null")
-        self.pending = {}
+        self.pending, self.written = {}, {}
         self._confirm()
 
     def _confirm(self) -> None:
@@ -395,12 +432,28 @@ class Reader:
                 units[code] = unit
         return cells, units, {c: r for c, r in self.raw.items() if r is not None}
 
+    def provenance(self) -> dict[str, dict]:
+        """code → where and how its figure was read: the written items (their text and where
+        they stand: `at`), the printed row label, `arithmetic` with the values the other
+        readings gave when the table's checks chose it. Filled in by parsers/__init__.py."""
+        out = {}
+        for code, raw in self.raw.items():
+            items = self.source.get(code)
+            if raw is None or not items:
+                continue
+            entry = {"items": items, "row_label": " ".join(self.label.get(code, "").split()) or None}
+            if code in self.decided:
+                entry["read_by"] = "arithmetic"
+                entry["alternatives"] = self.alternatives.get(code, [])
+            out[code] = entry
+        return out
+
 
 def read(items: list[Item], fmt: str, body: str = "", layout: str = "cells") -> dict:
     """cells / units / notes / tokens of a format from one report's item stream, printed in a
     `layout` of tokens.layout (figures fused only in "cells")."""
     if fmt not in formats.spec()["formats"]:
-        return {"cells": {}, "units": {}, "notes": [], "tokens": {}}
+        return {"cells": {}, "units": {}, "notes": [], "tokens": {}, "provenance": {}}
     regions = split_regions(items)
     r = Reader(fmt, body, layout)
     r.read_rows("active", regions["active"])
@@ -414,4 +467,4 @@ def read(items: list[Item], fmt: str, body: str = "", layout: str = "cells") -> 
         m = re.search(rf"(?:{formats.spec()['formats'][fmt]['amount_header']})[^万元]{{0,8}}(万元|元)", header)
         if m:
             units[amount] = m.group(1)
-    return {"cells": cells, "units": units, "notes": r.notes, "tokens": toks}
+    return {"cells": cells, "units": units, "notes": r.notes, "tokens": toks, "provenance": r.provenance()}
