@@ -62,15 +62,19 @@ class AddressPolicyMiddleware:
     """First of the downloader middlewares: a request whose scheme or literal address
     the policy (crawler.policy) refuses goes no further, not even to robots.txt."""
 
-    def __init__(self, allow_loopback: bool):
+    def __init__(self, allow_loopback: bool, max_url_length: int):
         self.allow_loopback = allow_loopback
+        self.max_url_length = max_url_length
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.settings.getbool("NIANBAO_ALLOW_LOOPBACK"))
+        return cls(crawler.settings.getbool("NIANBAO_ALLOW_LOOPBACK"), crawler.settings.getint("URLLENGTH_LIMIT"))
 
     def process_request(self, request):
         reason = url_refusal(request.url, self.allow_loopback)
+        if not reason and self.max_url_length and len(request.url) > self.max_url_length:
+            # here rather than Scrapy's UrlLengthMiddleware, which drops it with an INFO line
+            reason = f"URL of {len(request.url)} characters refused (URLLENGTH_LIMIT {self.max_url_length})"
         if reason:
             raise PolicyRefused(reason)
 

@@ -74,11 +74,17 @@ def scheme_refusal(url: str) -> str | None:
     return None
 
 
+LONGEST_SHOWN_URL = 1000
+
+
 def shown_url(url: str) -> str:
     """`url` as logged and recorded: a data: URL is a document, not an address; its
-    bytes go neither into a log line nor into `failures`."""
+    bytes go neither into a log line nor into `failures`; nor do those of a URL too long
+    to fetch."""
     if url[:5].lower() == "data:" and len(url) > 80:
         return f"{url[:60]}… ({len(url)} characters)"
+    if len(url) > LONGEST_SHOWN_URL:  # refused as too long: its start says where it was
+        return f"{url[:200]}… ({len(url)} characters)"
     return url
 
 

@@ -89,7 +89,9 @@ COMMANDS_MODULE = "crawler.commands"
 NIANBAO_REFETCH = False
 NIANBAO_RUN = ""
 SPIDER_MIDDLEWARES = {"crawler.middlewares.SkipArchivedReports": 950, "crawler.budgets.ListingBudgets": 600,
-                      "crawler.frontier.Frontier": 50}
+                      "crawler.frontier.Frontier": 50,
+                      # too long a URL is refused, and recorded, by AddressPolicyMiddleware
+                      "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None}
 DUPEFILTER_CLASS = "crawler.dupefilter.RunOnlyDupeFilter"
 SCHEDULER = "crawler.frontier.RunScheduler"
 # spider.state is not used, and a process killed while writing its file in JOBDIR would

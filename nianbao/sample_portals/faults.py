@@ -67,7 +67,7 @@ class FaultPortal:
 
     def fill(self, text: str) -> str:
         return text.replace("{canary}", str(self.canary).lstrip("/")).replace(
-            "{decoy_port}", str(self.decoy.server_address[1]))
+            "{decoy_port}", str(self.decoy.server_address[1])).replace("{long}", "x" * 3000)
 
     def cases(self) -> list[dict]:
         """faults.json's cases with their addresses filled in (absolute URLs)."""
