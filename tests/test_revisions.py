@@ -6,7 +6,10 @@ import io
 import json
 import re
 import shutil
+import signal
 import sqlite3
+import subprocess
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -16,7 +19,7 @@ import pytest
 from archive.revisions import _load, diff
 from archive.store import prepare, prepare_failed
 from archive_fixtures import get, get_json, start_datasette, stop
-from conftest import REPO, one_portal_registry, run_crawl, serve_folder
+from conftest import REPO, crawl_command, one_portal_registry, run_crawl, serve_folder
 
 SAMPLES = REPO / "nianbao" / "sample_portals"
 PINGTAN = SAMPLES / "pingtan" / "site" / "zwgk" / "zfxxgk" / "zfxxgknb"
@@ -187,8 +190,8 @@ def test_recrawl_keeps_every_version_the_changes_and_removed_reports(portal):
 
 def test_only_a_complete_walk_marks_reports_removed(portal):
     """C, listed on the second listing page, is taken off: a walk cut by its budget
-    (NIANBAO_WALK_PAGES=1) or whose second page fails marks nothing; a complete walk
-    marks C (an incremental crawl: no report fetched again)."""
+    (NIANBAO_WALK_PAGES=1), whose second page fails, or interrupted (SIGTERM) marks
+    nothing; a complete walk marks C (an incremental crawl: no report fetched again)."""
     db, site, base = portal["db"], portal["site"], portal["base"]
     crawl(portal)
     write_listing(site, [])
@@ -200,6 +203,18 @@ def test_only_a_complete_walk_marks_reports_removed(portal):
     assert query(db, "select stage, error from failures where url = ?", base + "index_1.htm") == [("listing", "HTTP 404")]
     assert query(db, "select count(*) from reports where removed_at is not null") == [(0,)]
     write_listing(site, [])
+    # slowed (a request every 1.5-4.5 s) and stopped a second after its run began: page 2 is never read
+    process = subprocess.Popen(**crawl_command(portal["registry"], db, "-s", "DOWNLOAD_DELAY=3",
+                                               "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(run_ids(db)) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 1
+    assert query(db, "select status from runs order by started_at desc, rowid desc limit 1") == [("incomplete",)]
+    assert query(db, "select count(*) from reports where removed_at is not null") == [(0,)]
     crawl(portal)
     assert query(db, "select url from reports where removed_at is not null") == [(base + "c.htm",)]
     assert query(db, "select count(*) from revisions where version > 1") == [(0,)]
