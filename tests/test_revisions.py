@@ -3,7 +3,6 @@ and what changed; a report no longer listed is marked removed, after a complete 
 only. Real crawls (`scrapy crawl portals`) of a portal served from a folder on
 127.0.0.1 whose files the test edits between crawls."""
 import io
-import json
 import re
 import shutil
 import signal
@@ -11,13 +10,12 @@ import sqlite3
 import subprocess
 import time
 import zipfile
-import zlib
 from pathlib import Path
 
 import pytest
 
-from archive.revisions import _load, diff
-from archive.store import prepare, prepare_failed
+from archive.revisions import diff
+from archive.store import load_parse, prepare, prepare_failed
 from archive_fixtures import get, get_json, start_datasette, stop
 from conftest import REPO, crawl_command, one_portal_registry, run_crawl, serve_folder
 
@@ -149,7 +147,7 @@ def test_recrawl_keeps_every_version_the_changes_and_removed_reports(portal):
         ("text unchanged",)]
     # the superseded version's parse is kept with it: its figures as first read
     [(old_parse,)] = query(db, "select parse from revisions where url = ? and version = 1", base + "a.htm")
-    assert _load(old_parse)["cells"][EDITED_CELL] == 2418
+    assert load_parse(old_parse)["cells"][EDITED_CELL] == 2418
 
     # C is no longer listed: marked removed by the second run, still there with its figures
     [(removed_at, removed_run, cells)] = query(
@@ -224,12 +222,12 @@ def test_a_version_whose_parse_failed_is_no_change_of_figures():
     """A new version whose parse gave no result (its worker died, a limit) is recorded as
     that failure, not as every figure of the report gone."""
     page = (PINGTAN / "202603" / "t20260313_105587.htm").read_bytes()
-    read = json.loads(zlib.decompress(prepare(page, "http://127.0.0.1/a.htm").result))
-    failed = json.loads(zlib.decompress(prepare_failed("http://127.0.0.1/a.htm", "parse timed out").result))
+    read = load_parse(prepare(page, "http://127.0.0.1/a.htm").result)
+    failed = load_parse(prepare_failed("http://127.0.0.1/a.htm", "parse timed out").result)
     assert read["cells"][EDITED_CELL] == 2418
     changes, summary = diff(read, failed)
     assert [(kind, code, new) for kind, code, _, new in changes if kind != "field" or code == "error"] == [
         ("field", "error", "parse timed out")]
     assert summary == "not compared: a parse failed"
-    edited = json.loads(zlib.decompress(prepare(page.replace(b">2418<", b">2419<"), "http://127.0.0.1/a.htm").result))
+    edited = load_parse(prepare(page.replace(b">2418<", b">2419<"), "http://127.0.0.1/a.htm").result)
     assert diff(read, edited) == ([("cell", EDITED_CELL, 2418, 2419)], "text unchanged")
