@@ -3,12 +3,12 @@ recognition models in ONNX, shipped inside the rapidocr-onnxruntime wheel: nothi
 downloaded at run time). Optional: without it (the `ocr` extra) such pages are recorded in
 a note and read as having no text.
 
-A page image is straightened (the skew of its long rules or, without rules, of its text
-lines), its text boxes found and read, its ruled lines found in the pixels (OpenCV
-morphology) and given, in points, to the PDF reader's table finder (readers._ruled_tables);
-each box's characters, spread along the box, go to the cells as a PDF's characters do
-(readers._grid). A cell left empty that holds ink (a lone small figure the detector missed)
-is read again on its own. The page's text is its boxes line by line.
+A page image is straightened (the skew of its long rules), its ruled lines found in the
+pixels (OpenCV morphology) and given, in points, to the PDF reader's table finder
+(readers._ruled_tables); each cell's lines of ink are cut out and read by the recogniser
+alone (a lone 0 that detection would miss is read too), and the rest of the page, the bands
+above, between and below the tables, by detection and recognition. The page's text is both,
+top to bottom; tables without rules are read from that text, as a PDF's are.
 """
 import functools
 import importlib.util
@@ -145,13 +145,15 @@ def page(picture, dpi: float) -> tuple[str, list, list[str]]:
         gray = _rotate(gray, angle)
         ink = _binary(gray)
     points = 72 / dpi  # pixels to points, the table finder's unit
+    rules = _rules(ink, dpi)
     try:
-        tables = readers._ruled_tables(_edges(ink, dpi, points), [limits.MAX_PDF_DOCUMENT_CROSSINGS])
+        tables = readers._ruled_tables(_edges(rules, points), [limits.MAX_PDF_DOCUMENT_CROSSINGS])
     except limits.LimitExceeded as exc:
         tables, notes = [], notes + [f"tables of an OCR page not read: {exc}"]
     grids, rows_text = [], []  # rows_text: (top in pixels, the row's cells joined)
+    text_gray, text_ink = _without_rules(gray, ink, rules) if tables else (gray, ink)
     for table in tables:
-        grid = _read_cells(table, gray, ink, points)
+        grid = _read_cells(table, text_gray, text_ink, points)
         if any(any(cell for cell in row) for row in grid):
             grids.append(grid)
             rows_text += [(round(row.bbox[1] / points), " ".join(c.replace("\n", "") for c in line if c))
@@ -223,15 +225,29 @@ def _read(bgr) -> list:
     return [(quad, text) for quad, text, _ in (result or []) if text.strip()]
 
 
-def _edges(ink, dpi: float, points: float) -> list[dict]:
-    """The page's long horizontal and vertical strokes (longer than 14 pt: no character's
-    stroke is) as pdfplumber edges, in points."""
+def _rules(ink, dpi: float) -> tuple:
+    """The page's rules as two masks: vertical strokes longer than 14 pt (no character's
+    is), horizontal ones longer than 60 pt (the strokes of a few characters side by side in
+    a small font join into one of 20-30 pt; a rule spans cells)."""
+    import cv2
+    import numpy as np
+
+    masks = []
+    for kernel, shortest in (((int(dpi / 72 * 14), 1), dpi / 72 * 60), ((1, int(dpi / 72 * 14)), dpi / 72 * 14)):
+        mask = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        keep = np.zeros(count, np.uint8)
+        keep[1:] = np.where(np.maximum(stats[1:, 2], stats[1:, 3]) >= shortest, 255, 0)
+        masks.append(keep[labels])
+    return tuple(masks)
+
+
+def _edges(rules: tuple, points: float) -> list[dict]:
+    """The strokes of `rules` as pdfplumber edges, in points."""
     import cv2
 
-    length = max(int(dpi / 72 * 14), 10)
     edges = []
-    for orientation, kernel in (("h", (length, 1)), ("v", (1, length))):
-        mask = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, kernel))
+    for orientation, mask in zip("hv", rules):
         count, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         for x, y, w, h, _ in stats[1:count]:
             if orientation == "h":
@@ -245,6 +261,18 @@ def _edges(ink, dpi: float, points: float) -> list[dict]:
             if len(edges) > limits.MAX_PDF_EDGES:
                 raise limits.LimitExceeded(f"more than {limits.MAX_PDF_EDGES} lines on an image page")
     return edges
+
+
+def _without_rules(gray, ink, rules: tuple) -> tuple:
+    """The page with its rules (and their blurred edges) whitened: a cell's crop then holds
+    its text only."""
+    import cv2
+    import numpy as np
+
+    drawn = cv2.dilate(rules[0] | rules[1], np.ones((5, 5), np.uint8)) > 0
+    gray, ink = gray.copy(), ink.copy()
+    gray[drawn], ink[drawn] = 255, 0
+    return gray, ink
 
 
 def _read_cells(table, gray, ink, points: float) -> list[list[str | None]]:
@@ -300,7 +328,7 @@ def _tight(gray, ink):
     import numpy as np
 
     rows, columns = np.nonzero(ink)
-    pad = 4
+    pad = max(4, (rows.max() - rows.min()) // 3)  # the margin detection leaves around a line
     top, bottom = max(rows.min() - pad, 0), min(rows.max() + pad + 1, gray.shape[0])
     left, right = max(columns.min() - pad, 0), min(columns.max() + pad + 1, gray.shape[1])
     crop = gray[top:bottom, left:right]
