@@ -87,7 +87,10 @@ TABLES = {
     ),
     # the largest tables: WITHOUT ROWID, so their primary key is the table, not a copy of it
     "cells": (
-        {"report_id": int, "code": str, "value": "ANY", "unit": str},
+        # provenance of the figure (parse `provenance`): the token as printed, its row label and
+        # column header as printed, PDF page, where in the document (body:N, plain:N, grid:T/R/C), how read
+        {"report_id": int, "code": str, "value": "ANY", "unit": str, "token": str, "row_label": str,
+         "column_label": str, "page": int, "locator": str, "read_by": str},
         {"pk": ("report_id", "code"), "without_rowid": True,
          "foreign_keys": [("report_id", "reports", "id"), ("code", "cell_codes", "code")]},
     ),

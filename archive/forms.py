@@ -4,6 +4,8 @@ Labels and row/column order come from parsers/formats.json (the one place the fo
 are written down), so `cell_codes` and the form-shaped tables never drift from the
 parser. Researchers get one row per report and form row, columns as the form prints.
 """
+import json
+import zlib
 from functools import lru_cache
 
 from parsers import formats
@@ -121,9 +123,10 @@ def page(conn, report_id) -> dict | None:
     report = dict(zip(keys, found))
     text = conn.execute("select body from report_texts where report_id = ?", [report_id]).fetchone()
     report["text"] = text[0] if text else None
+    report["notes"] = _notes(conn, report_id)
     fmt = report["format"]
     if fmt not in FORMATS:
-        return {"report": report, "active": [], "requests": [], "appeals": []}
+        return {"report": report, "active": [], "requests": [], "appeals": [], "provenance": {}}
     stored = {row[0]: row[1:] for row in conn.execute(
         f"select row_code, {', '.join(active_columns())}, unit from active_table where report_id = ?",
         [report_id])}
@@ -133,16 +136,39 @@ def page(conn, report_id) -> dict | None:
         by_column = dict(zip(active_columns(), values))
         if not active or active[-1]["headers"] != row["column_labels"] or active[-1]["group"] != row.get("group"):
             active.append({"group": row.get("group"), "headers": row["column_labels"], "rows": []})
-        active[-1]["rows"].append({"label": row["label"], "values": [by_column[c] for c in row["columns"]], "unit": values[-1]})
+        active[-1]["rows"].append({"label": row["label"], "values": [by_column[c] for c in row["columns"]],
+                                   "codes": [f"active.{row['row']}.{c}" for c in row["columns"]], "unit": values[-1]})
     columns = [column for column, _ in requests_columns()]
-    requests = [{"label": row[0], "values": list(row[1:])} for row in conn.execute(
-        f"select row_label, {', '.join(columns)} from requests_table where report_id = ? order by position",
+    requests = [{"label": row[1], "values": list(row[2:]), "codes": [f"requests.{row[0]}.{c}" for c in columns]}
+                for row in conn.execute(
+        f"select row_code, row_label, {', '.join(columns)} from requests_table where report_id = ? order by position",
         [report_id])]
     appeal_columns = [column for column, _ in appeals_columns()]
-    appeals = [value for row in conn.execute(
-        f"select {', '.join(appeal_columns)} from appeals_table where report_id = ? order by position",
-        [report_id]) for value in row]
+    appeals, appeal_codes = [], []
+    for row in conn.execute(f"select group_code, {', '.join(appeal_columns)} from appeals_table "
+                            "where report_id = ? order by position", [report_id]):
+        appeals += row[1:]
+        appeal_codes += [f"appeals.{row[0]}.{c}" for c in appeal_columns]
     return {"report": report, "active": active, "requests": requests, "appeals": appeals,
+            "appeal_codes": appeal_codes, "provenance": provenance(conn, report_id),
             "requests_headers": [label for _, label in requests_columns()],
             "appeals_groups": [label for _, label in appeals_groups()],
             "appeals_headers": [label for _, label in appeals_columns()]}
+
+
+def provenance(conn, report_id) -> dict[str, dict]:
+    """code → where its figure was read (cells' provenance columns), for the links of the report page."""
+    keys = ["token", "row_label", "column_label", "page", "locator", "read_by"]
+    return {row[0]: dict(zip(keys, row[1:])) for row in conn.execute(
+        f"select code, {', '.join(keys)} from cells where report_id = ? and token is not null", [report_id])}
+
+
+def _notes(conn, report_id) -> list[str]:
+    """The parse's notes (why a printed cell was left null, how a reading was chosen): kept in
+    the stored parse of the report's document."""
+    found = conn.execute("select p.result from reports r join parses p on p.document_id = r.document_id "
+                         "where r.id = ?", [report_id]).fetchone()
+    if not found or found[0] is None:
+        return []
+    result = json.loads(zlib.decompress(found[0]) if isinstance(found[0], bytes) else found[0])
+    return list(result.get("notes") or [])

@@ -160,6 +160,10 @@ def _best_parse(rows: list[tuple[int, str, str, dict]]) -> tuple[int, str, str, 
     )
 
 
+# the cells columns saying where each figure came from (parse `provenance`, see parsers/__init__.py)
+PROVENANCE_COLUMNS = ("token", "row_label", "column_label", "page", "locator", "read_by")
+
+
 def derive_report(db: sqlite_utils.Database, report_url: str,
                   search_texts: dict[str, str] | None = None) -> int | None:
     """(Re)build the report row, its cells and checks from its documents' parses.
@@ -230,8 +234,10 @@ def derive_report(db: sqlite_utils.Database, report_url: str,
     db.conn.execute("delete from cells where report_id = ?", [report_id])
     db.conn.execute("delete from checks where report_id = ?", [report_id])
     units = result.get("units", {})
+    provenance = result.get("provenance") or {}
     insert_rows(db, "cells", [
-        {"report_id": report_id, "code": code, "value": value, "unit": units.get(code)}
+        {"report_id": report_id, "code": code, "value": value, "unit": units.get(code),
+         **{key: provenance.get(code, {}).get(key) for key in PROVENANCE_COLUMNS}}
         for code, value in result.get("cells", {}).items()
     ])
     insert_rows(db, "checks", [

@@ -151,6 +151,18 @@ _GROUP_LABELS = {f"appeals.{g}": label for g, label in zip(formats.spec()["appea
                                                              formats.spec()["appeals_group_labels"])}
 
 
+_NUMBERING = re.compile(r"(?:[一二三四五六七八九十]、|[(（][一二三四五六七八九十][)）]|\d[.、])*$")
+
+
+def _own_label(row: dict, label: str) -> str:
+    """A row's printed label without the header text printed before it (the first row's
+    label segment holds the table's header): from its numbering and words on."""
+    m = row["pattern"].search(label) if len(label) > 40 else None
+    if not m:
+        return label
+    return label[_NUMBERING.search(label, 0, m.start()).start():]
+
+
 def _unique(cands: list) -> list:
     return list({tuple(c): None for c in cands})
 
@@ -277,8 +289,7 @@ class Reader:
             cols = self._columns(r, head) if table == "active" else request_cols
             codes = [f"{table}.{r['row']}.{c}" if c else None for c in cols]
             if any(codes):
-                m = r["pattern"].search(label) if len(label) > 40 else None  # a header printed before the row: cut
-                self.place(codes, vals, check, label[m.start():] if m else label)
+                self.place(codes, vals, check, _own_label(r, label))
         if usable and seen:
             missing = [rows[i]["row"] for i in range(len(rows)) if i not in seen]
             for name in missing:

@@ -108,7 +108,7 @@ def test_report_page_shows_the_form_and_links(site, crawled):
         assert label in html
     new_total = conn.execute("select value from cells where report_id = ? and code = 'requests.new.total'",
                              [report_id]).fetchone()[0]
-    assert f'<td class="n">{new_total}</td>' in html
+    assert f'>{new_total}</a></td>' in html  # each figure links to its place (tests/test_provenance.py)
     assert "四、政府信息公开行政复议、行政诉讼情况" in html and "本年处理决定数量" in html
     source_url, sha256 = conn.execute("select source_url, sha256 from reports where id = ?", [report_id]).fetchone()
     assert f'href="{source_url}"' in html and f"/-/archived/{sha256}" in html
