@@ -146,7 +146,7 @@ def _parse(data, name: str, content_type: str) -> dict:
         pages = [] if ocr_pages else pages
         table_text = body
     elif kind == "ofd":
-        body, grids, read_notes = ofd.read(data)
+        body, grids, read_notes, ocr_pages = ofd.read(data)
         table_text = body
     elif kind == "image":
         body, grids, read_notes = ocr.image(data)

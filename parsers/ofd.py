@@ -32,24 +32,36 @@ def is_ofd(data: bytes) -> bool:
         return False
 
 
-def read(data: bytes) -> tuple[str, list, list[str]]:
-    """(text, grids, notes) of an OFD file: each page's text line by line, the grids of its
-    ruled tables. The zip is checked before anything inflates; bounded like a PDF (pages,
-    objects and lines per page, the table finder's budget)."""
+def read(data: bytes) -> tuple[str, list, list[str], int]:
+    """(text, grids, notes, pages read by OCR) of an OFD file: each page's text line by
+    line, the grids of its ruled tables; a page that is a picture (a scan: an ImageObject and
+    no text) read by OCR. The zip is checked before anything inflates; bounded like a PDF
+    (pages, objects and lines per page, the table finder's budget)."""
+    from . import ocr
+
     limits.check_zip(data)
-    texts, grids, notes, unruled = [], [], [], []
+    texts, grids, notes, unruled, scanned = [], [], [], [], []
     budget = [limits.MAX_PDF_DOCUMENT_CROSSINGS, limits.MAX_PDF_TABLE_CHARACTERS, limits.MAX_PDF_TABLE_WORK]
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         package = _Package(archive)
         pages = package.pages()
         if len(pages) > limits.MAX_PDF_PAGES:
             notes.append(f"OFD of {len(pages)} pages: only the first {limits.MAX_PDF_PAGES} read (the page limit)")
-        for number, (content, templates) in enumerate(pages[:limits.MAX_PDF_PAGES], start=1):
-            characters, edges = [], []
+        for number, (content, templates, media) in enumerate(pages[:limits.MAX_PDF_PAGES], start=1):
+            characters, edges, images = [], [], []
             for part in [*templates, content]:
                 root = package.xml(part)
                 if root is not None:
-                    _draw(root, characters, edges, [limits.MAX_PDF_PAGE_OBJECTS])
+                    _draw(root, characters, edges, [limits.MAX_PDF_PAGE_OBJECTS], images)
+            picture = max((image for image in images if image[1] in media), default=None)
+            if len(characters) < ocr.MIN_TEXT_CHARACTERS and picture and len(scanned) < ocr.MAX_OCR_PAGES:
+                scanned.append(number)
+                if ocr.available():
+                    page_text, page_grids, page_notes = ocr.image(package.read(media[picture[1]]))
+                    texts.append(page_text)
+                    grids += page_grids
+                    notes += page_notes
+                    continue
             texts.append(_page_text(characters))
             try:
                 tables = readers._ruled_tables(edges, budget)
@@ -64,7 +76,11 @@ def read(data: bytes) -> tuple[str, list, list[str]]:
     if unruled:
         notes.append(f"tables not read on {len(unruled)} page(s) ({', '.join(str(n) for n, _ in unruled[:10])}"
                      f"{' …' if len(unruled) > 10 else ''}): {unruled[0][1]}")
-    return "\n".join(texts), grids, notes
+    if scanned:
+        pages_named = ", ".join(str(n) for n in scanned[:10]) + (" …" if len(scanned) > 10 else "")
+        notes.append(f"OFD page(s) {pages_named} an image without text: "
+                     + ("read by OCR" if ocr.available() else f"not read ({ocr.INSTALL_HINT})"))
+    return "\n".join(texts), grids, notes, len(scanned) if ocr.available() else 0
 
 
 class _Package:
@@ -75,6 +91,9 @@ class _Package:
         self.archive = archive
         self.names = {name.lstrip("/").lower(): name for name in archive.namelist()}
 
+    def read(self, path: str) -> bytes:
+        return self.archive.read(self.names[path.lstrip("/").lower()])
+
     def xml(self, path: str):
         from lxml import etree
 
@@ -84,8 +103,9 @@ class _Package:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
         return etree.fromstring(self.archive.read(name), parser)
 
-    def pages(self) -> list[tuple[str, list[str]]]:
-        """(Content.xml path, its template pages' paths) of every page of every document."""
+    def pages(self) -> list[tuple[str, list[str], dict]]:
+        """(Content.xml path, its template pages' paths, the document's media files by
+        resource ID) of every page of every document."""
         root = self.xml("OFD.xml")
         if root is None:
             raise ValueError("OFD package without OFD.xml")
@@ -97,11 +117,28 @@ class _Package:
                 raise ValueError(f"OFD DocRoot {document_path} is missing from the package")
             base = posixpath.dirname(document_path)
             templates = {t.get("ID"): _join(base, t.get("BaseLoc", "")) for t in _all(document, "TemplatePage")}
+            media = self._media(base, document)
             for page in _all(document, "Page"):
                 if page.get("BaseLoc"):
                     content = _join(base, page.get("BaseLoc"))
-                    pages.append((content, self._templates(content, templates)))
+                    pages.append((content, self._templates(content, templates), media))
         return pages
+
+    def _media(self, base: str, document) -> dict[str, str]:
+        """The package path of each MultiMedia (an image) of the document's resource files,
+        by ID: MediaFile under the resource file's BaseLoc."""
+        media = {}
+        for declared in [*_all(document, "PublicRes"), *_all(document, "DocumentRes")]:
+            path = _join(base, declared.text or "")
+            resources = self.xml(path)
+            if resources is None:
+                continue
+            folder = _join(posixpath.dirname(path), resources.get("BaseLoc", ""))
+            for item in _all(resources, "MultiMedia"):
+                name = next((e.text for e in item if _local(e) == "MediaFile" and e.text), None)
+                if item.get("ID") and name and _join(folder, name).lower() in self.names:
+                    media[item.get("ID")] = _join(folder, name)
+        return media
 
     def _templates(self, content: str, templates: dict) -> list[str]:
         root = self.xml(content)
@@ -143,11 +180,15 @@ def _apply(matrix: tuple, x: float, y: float) -> tuple[float, float]:
     return a * x + c * y + e, b * x + d * y + f
 
 
-def _draw(root, characters: list, edges: list, budget: list[int]) -> None:
+def _draw(root, characters: list, edges: list, budget: list[int], images: list) -> None:
     """Every character and straight line of a page's content (its layers, page blocks and
-    composite objects), in points; `budget` ([objects left]) bounds what is looked at."""
+    composite objects), in points, and its images as (area, resource ID); `budget`
+    ([objects left]) bounds what is looked at."""
     for element in root.iter():
         name = _local(element)
+        if name == "ImageObject":
+            _, _, width, height = _box(element)
+            images.append((width * height, element.get("ResourceID")))
         if name not in ("TextObject", "PathObject"):
             continue
         budget[0] -= 1

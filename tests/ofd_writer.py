@@ -1,8 +1,9 @@
-"""A minimal valid OFD package (GB/T 33190) of a gold report: its text lines and its three
+"""Minimal valid OFD packages (GB/T 33190). render_ofd: a gold report's text lines and its three
 tables, each character placed by TextCode X/Y and DeltaX (written in the `g N d` short form
 where advances repeat), each table ruled by PathObjects (a line, or a closed rectangle) in
 several coordinate styles (Boundary origin, CTM), cell texts wrapped inside their cells, a
-table continued on the next page when it passes the page's foot.
+table continued on the next page when it passes the page's foot. image_package: scanned pages,
+each an ImageObject of a JPEG resource.
 """
 import io
 import zipfile
@@ -164,4 +165,31 @@ def package(pages: list[list[str]], max_id: int) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():
             archive.writestr(name, text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def image_package(pictures: list[bytes], width_mm: float, height_mm: float) -> bytes:
+    """An OFD of scanned pages: each page one ImageObject drawing a JPEG (a MultiMedia of the
+    document's resources, Res/image_N.jpg), no text."""
+    pages = [[f'<ofd:ImageObject ID="{10 + n}" ResourceID="{100 + n}" Boundary="0 0 {width_mm} {height_mm}"'
+              f' CTM="{width_mm} 0 0 {height_mm} 0 0"/>'] for n in range(len(pictures))]
+    data = package(pages, 10 + len(pictures))
+    head = '<?xml version="1.0" encoding="UTF-8"?>\n'
+    members = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["Doc_0/Document.xml"] = members["Doc_0/Document.xml"].replace(
+        b"</ofd:PublicRes>", b"</ofd:PublicRes><ofd:DocumentRes>DocumentRes.xml</ofd:DocumentRes>").replace(
+        f"0 0 {PAGE_W} {PAGE_H}".encode(), f"0 0 {width_mm} {height_mm}".encode())
+    members["Doc_0/DocumentRes.xml"] = (
+        f'{head}<ofd:Res xmlns:ofd="{NS}" BaseLoc="Res"><ofd:MultiMedias>'
+        + "".join(f'<ofd:MultiMedia ID="{100 + n}" Type="Image" Format="JPEG"><ofd:MediaFile>image_{n}.jpg'
+                  "</ofd:MediaFile></ofd:MultiMedia>" for n in range(len(pictures)))
+        + "</ofd:MultiMedias></ofd:Res>").encode("utf-8")
+    for n, picture in enumerate(pictures):
+        members[f"Doc_0/Res/image_{n}.jpg"] = picture
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
     return buffer.getvalue()

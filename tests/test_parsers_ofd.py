@@ -1,7 +1,8 @@
 """OFD (GB/T 33190) reports: every gold report written as an OFD package (tests/ofd_writer.py:
 positioned TextCodes, ruled PathObjects, tables continued across pages) reads back with every
 cell right; an OFD is known by its content; a hostile package costs an error, not the
-process; and a crawl fetches a report's .ofd attachment and archives its figures."""
+process; a crawl fetches a report's .ofd attachment and archives its figures; and a page that
+is a picture (a scan) is read by OCR."""
 import io
 import json
 import sqlite3
@@ -10,8 +11,9 @@ import zipfile
 import pytest
 
 from conftest import one_portal_registry, run_crawl, serve_folder
-from ofd_writer import render_ofd
-from parsers import decode, ofd, parse
+from ofd_writer import image_package, render_ofd
+from parsers import decode, ocr, ofd, parse
+from scan_writer import page_images
 from test_parsers_roundtrip import GOLD
 
 TITLE = "某县人民政府2021年政府信息公开工作年度报告"
@@ -49,7 +51,7 @@ def test_every_gold_report_round_trips_through_ofd():
 
 def test_ofd_text_and_tables_as_drawn():
     gold = _golds()[0]
-    text, grids, notes = ofd.read(render_ofd(gold["format"], gold["cells"], gold["units"], gold["year"]))
+    text, grids, notes, _ = ofd.read(render_ofd(gold["format"], gold["cells"], gold["units"], gold["year"]))
     assert text.splitlines()[0] == f"某县人民政府{gold['year']}年政府信息公开工作年度报告"
     assert "三、收到和处理政府信息公开申请情况" in text.splitlines()
     assert notes == []
@@ -78,7 +80,7 @@ def test_ofd_text_placed_through_delta_shorthand_and_ctm():
     members = _members(render_ofd("2019", _golds()[0]["cells"], {}, 2019))
     pages = [name for name in members if name.endswith("Content.xml")]
     members[pages[0]] = content.encode("utf-8")
-    text, _, _ = ofd.read(_zip({name: members[name] for name in members if name not in pages[1:]}))
+    text, _, _, _ = ofd.read(_zip({name: members[name] for name in members if name not in pages[1:]}))
     assert text.splitlines()[:2] == ["本年新收 12", "总计值"]
 
 
@@ -125,3 +127,18 @@ def test_a_crawl_archives_the_figures_of_an_ofd_attachment(tmp_path):
         (2021, "2021", f"{base}/nb/P020220120.ofd")]
     figures = dict(conn.execute("select code, value from cells"))
     assert {code: figures.get(code) for code in gold["cells"]} == gold["cells"]
+
+
+@pytest.mark.skipif(not ocr.available(), reason="the ocr extra (rapidocr-onnxruntime) is not installed")
+def test_a_scanned_ofd_page_is_read_by_ocr():
+    """An OFD whose page is a picture (its last page scanned: table 四) is read by OCR."""
+    gold = next(g for g in _golds() if g["format"] == "2021")
+    image = page_images(gold["format"], gold["cells"], gold["units"], gold["year"], 200, 0.4, 80)[-1]
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    out = parse(image_package([buffer.getvalue()], image.width / 200 * 25.4, image.height / 200 * 25.4),
+                name="scan.ofd")
+    assert "error" not in out, out.get("error")
+    assert out["read_by"] == "ocr" and "OFD page(s) 1 an image without text: read by OCR" in out["notes"]
+    appeals = {code: value for code, value in gold["cells"].items() if code.startswith("appeals.")}
+    assert {code: out["cells"].get(code) for code in appeals} == appeals
