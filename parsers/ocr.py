@@ -69,14 +69,15 @@ def image(data: bytes) -> tuple[str, list, list[str]]:
 def scanned_pdf(data: bytes, text: str, grids: list, notes: list[str]) -> tuple[str, list, list[str], int]:
     """The PDF reader's (text, grids, notes) completed by OCR of the pages without a text
     layer, and the number of pages OCR read. A PDF whose every page prints text is left
-    as it was (one look at each page's character count)."""
+    as it was (one look at each page's objects, and the character count of those drawing an
+    image)."""
     import pypdfium2
 
     document = pypdfium2.PdfDocument(data)
     try:
         count = min(len(document), limits.MAX_PDF_PAGES)
-        scanned = [n for n in range(count)
-                   if document[n].get_textpage().count_chars() < MIN_TEXT_CHARACTERS and _has_image(document[n])]
+        scanned = [n for n in range(count)  # the image first: looking for one costs less than reading the text
+                   if _has_image(document[n]) and document[n].get_textpage().count_chars() < MIN_TEXT_CHARACTERS]
         if not scanned:
             return text, grids, notes, 0
         pages = ", ".join(str(n + 1) for n in scanned[:10]) + (" …" if len(scanned) > 10 else "")
