@@ -21,17 +21,6 @@ _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 _ARGUMENTS = {"S": 0, "M": 2, "L": 2, "Q": 4, "B": 6, "A": 7, "C": 0}  # AbbreviatedData: numbers per command
 
 
-def is_ofd(data: bytes) -> bool:
-    """A zip holding OFD.xml at its root (what GB/T 33190 prescribes as the entry point)."""
-    if not data.startswith(b"PK\x03\x04"):
-        return False
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return any(name.lstrip("/").lower() == "ofd.xml" for name in archive.namelist())
-    except zipfile.BadZipFile:
-        return False
-
-
 def read(data: bytes) -> tuple[str, list, list[str], int]:
     """(text, grids, notes, pages read by OCR) of an OFD file: each page's text line by
     line, the grids of its ruled tables; a page that is a picture (a scan: an ImageObject and
