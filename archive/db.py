@@ -33,6 +33,16 @@ TABLES = {
         {"sha256": str, "size": int, "compression": str, "content": bytes},
         {"pk": "sha256"},
     ),
+    # raw responses in WARC files (archive/warc.py): where each SHA-256's record lies, the
+    # file relative to the WARC directory named in archive_settings; its blobs row has no content
+    "warc_records": (
+        {"sha256": str, "file": str, "offset": int, "length": int},
+        {"pk": "sha256"},
+    ),
+    "archive_settings": (
+        {"name": str, "value": str},
+        {"pk": "name"},
+    ),
     "documents": (
         {
             "id": int, "url": str, "report_url": str, "portal_id": str, "role": str,

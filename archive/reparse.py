@@ -30,6 +30,8 @@ def _pending(db, documents):
     for document_id, url, content_type, sha256, report_url in documents:
         content, compression = db.execute(
             "select content, compression from blobs where sha256 = ?", [sha256]).fetchone()
+        if compression == "warc":  # the bytes are in a WARC record (archive/warc.py)
+            content, compression = store.load_blob(db, sha256), ""
         yield (document_id, url, report_url), (content, compression, url, content_type or "")
 
 

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from archive import bodies, forms, revisions, search
+from archive import bodies, forms, revisions, search, warc
 from parsers.workers import parse_failed, parse_fetched
 
 PARSER_VERSION = version("nianbao")
@@ -37,10 +37,14 @@ def store_blob(db: sqlite_utils.Database, content: bytes) -> str:
 
 
 def load_blob(db: sqlite_utils.Database, sha256: str) -> bytes:
+    """The archived bytes under `sha256`, from `blobs` or, when the blob's row says
+    `warc`, from their WARC record: every reader goes through here, whichever the store."""
     row = db.execute("select content, compression from blobs where sha256 = ?", [sha256]).fetchone()
     if row is None:
         raise KeyError(sha256)
     content, compression = row
+    if compression == "warc":
+        return warc.load(db.conn, sha256)
     return zlib.decompress(content) if compression == "zlib" else content
 
 
@@ -68,13 +72,20 @@ def archived_reports(db: sqlite_utils.Database) -> dict[str, tuple[str, str]]:
 def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, portal_id: str,
                    role: str, report_url: str | None = None, status: int = 200,
                    content_type: str = "", listing_title: str = "",
-                   listing_date: str = "", run_id: str | None = None) -> int:
+                   listing_date: str = "", run_id: str | None = None,
+                   warc_files: warc.WarcFiles | None = None, http: dict | None = None) -> int:
     """Archive one fetched response; return its document id (stable per URL). Its
     version is noted in `revisions` (seen by run `run_id`): new bytes at a URL replace
-    the documents row, never the earlier bytes nor their parse."""
+    the documents row, never the earlier bytes nor their parse. With `warc_files` the
+    bytes go to a WARC record (with the HTTP exchange `http`, see archive/warc.py)
+    instead of `blobs`."""
+    if warc_files is None:
+        sha256 = store_blob(db, content)
+    else:
+        sha256 = warc.store(db, warc_files, url, content, status=status, content_type=content_type, http=http)
     record = {
         "url": url, "report_url": report_url, "portal_id": portal_id, "role": role,
-        "status": status, "content_type": content_type, "sha256": store_blob(db, content),
+        "status": status, "content_type": content_type, "sha256": sha256,
         "size": len(content), "fetched_at": now(), "listing_title": listing_title,
         "listing_date": listing_date,
     }

@@ -19,6 +19,9 @@ class DocumentItem:
     listing_date: str = ""
     prepared: Prepared | None = field(default=None, repr=False)
     parse_error: str = ""  # why its parse gave no result (ParsePipeline): a `parse` failure
+    # the HTTP exchange for its WARC records (archive/warc.py): protocol, response headers,
+    # request method and headers as sent
+    http: dict | None = field(default=None, repr=False)
 
 
 @dataclass

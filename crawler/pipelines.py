@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, UsageError
 
-from archive import coverage, flags, revisions, runs, store
+from archive import coverage, flags, revisions, runs, store, warc
 from archive.db import ArchiveError, open_archive
 from crawler.columns import ColumnItem, record_column
 from crawler.frontier import Frontier, incomplete_reason
@@ -94,6 +94,9 @@ class ArchivePipeline:
         self.fetched: dict[str, set[str]] = {}
         self.walk_faults: set[str] = set()
         self.lost = ""
+        # raw responses to WARC files instead of `blobs` (archive/warc.py), when set
+        self.warc_dir = crawler.settings.get("NIANBAO_WARC_DIR") or None
+        self.warc_files = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -118,6 +121,10 @@ class ArchivePipeline:
 
     def _open(self) -> set[str]:
         self.db = open_archive(self.path)
+        if self.warc_dir:
+            warc.attach(self.db, self.warc_dir)
+            self.warc_files = warc.WarcFiles(self.warc_dir, self.crawler.settings.getint(
+                "NIANBAO_WARC_MAX_BYTES", warc.MAX_BYTES))
         with self.db.conn:
             store.upsert_portals(self.db, self.crawler.spider.portals)
             return runs.start_run(self.db, self.frontier.run_id, [portal["id"] for portal in self.crawler.spider.portals])
@@ -157,6 +164,7 @@ class ArchivePipeline:
                 role=document.role, report_url=document.report_url, status=document.status,
                 content_type=document.content_type, listing_title=document.listing_title,
                 listing_date=document.listing_date, run_id=self.frontier.run_id,
+                warc_files=self.warc_files, http=document.http,
             )
             store.store_parses(self.db, [(document_id, document.prepared.parser_version, document.prepared.result)])
             if document.parse_error:
@@ -231,4 +239,6 @@ class ArchivePipeline:
         coverage.refresh(self.db)
         flags.refresh(self.db)
         self.db.close()
+        if self.warc_files:
+            self.warc_files.close()
         return result

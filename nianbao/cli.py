@@ -105,6 +105,34 @@ def cmd_reparse(args) -> int:
     return 0
 
 
+def cmd_migrate(args) -> int:
+    """Move an archive's raw bytes from `blobs` into WARC files (archive/warc.py)."""
+    from archive import warc
+    from archive.db import open_archive
+
+    db = open_archive(args.db)
+    moved = warc.migrate(db, args.warc_dir, args.warc_max_bytes)
+    db.close()
+    print(f"moved {moved} blobs into WARC files in {args.warc_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_warc_index(args) -> int:
+    """Write the CDXJ index of an archive's WARC files, for pywb."""
+    from archive import warc
+    from archive.db import open_archive
+
+    db = open_archive(args.db)
+    try:
+        output = warc.index(db.conn, args.output)
+    except ValueError as error:
+        raise SystemExit(f"nianbao: {error}")
+    finally:
+        db.close()
+    print(f"CDXJ index written to {output}", file=sys.stderr)
+    return 0
+
+
 def cmd_registry_stats(args) -> int:
     from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, registry_stats
 
@@ -178,6 +206,20 @@ def build_parser() -> argparse.ArgumentParser:
     reparse.add_argument("--parse-timeout", type=float, metavar="SECONDS",
                          help="time limit of one document's parse; 0: none (default: the crawl's)")
     reparse.set_defaults(func=cmd_reparse)
+
+    migrate = commands.add_parser("migrate", help="move an archive's raw responses from blobs into WARC files")
+    migrate.add_argument("db")
+    migrate.add_argument("--warc-dir", required=True, metavar="DIR", help="where the .warc.gz files go")
+    migrate.add_argument("--warc-max-bytes", type=int, default=1_000_000_000, metavar="BYTES",
+                         help="a WARC file is closed past this size (default 1 GB)")
+    migrate.set_defaults(func=cmd_migrate)
+
+    warc = commands.add_parser("warc", help="the archive's WARC files")
+    warc_commands = warc.add_subparsers(dest="warc_command", required=True)
+    warc_index = warc_commands.add_parser("index", help="write the CDXJ index pywb replays the WARC files from")
+    warc_index.add_argument("db", nargs="?", default="nianbao.db")
+    warc_index.add_argument("--output", metavar="PATH", help="the index (default: WARC_DIR/index.cdxj)")
+    warc_index.set_defaults(func=cmd_warc_index)
 
     registry = commands.add_parser("registry", help="the portal registry")
     registry_commands = registry.add_subparsers(dest="registry_command", required=True)

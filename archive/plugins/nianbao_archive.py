@@ -46,7 +46,7 @@ from datasette.utils.asgi import BadRequest, NotFound, Response
 from datasette.views.special import JsonDataView
 from markupsafe import Markup, escape
 
-from archive import forms, revisions, search
+from archive import forms, revisions, search, warc
 
 VALUE_LIMIT = 1_000_000  # bytes of one string or blob (a report's text is ~10-100 KB)
 COLUMN_LIMIT = 64  # columns of a result (our widest table has 24): with VALUE_LIMIT, bounds one row
@@ -313,6 +313,12 @@ async def archived(request, send, datasette):
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", (content_type or "application/octet-stream").encode("latin-1", "replace")),
         (b"content-security-policy", b"sandbox"), (b"x-content-type-options", b"nosniff")]})
+    if compression == "warc":  # the bytes are in a WARC record (archive/warc.py), read whole
+        content = await database.execute_fn(lambda conn: warc.load(conn, sha256))
+        for offset in range(0, len(content), CHUNK):
+            await send({"type": "http.response.body", "body": content[offset:offset + CHUNK], "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
     inflate = zlib.decompressobj() if compression == "zlib" else None
     for offset in range(0, length or 0, CHUNK):
         chunk = await database.execute_fn(lambda conn, offset=offset: _stored_chunk(conn, rowid, offset))

@@ -53,8 +53,18 @@ def document_item(response, portal_id: str, role: str, report_url: str, **listin
     return DocumentItem(
         url=response.url, portal_id=portal_id, role=role, report_url=report_url, content=response.body,
         content_type=response.headers.get("Content-Type", b"").decode("latin-1"), status=response.status,
-        **listing,
+        http=http_exchange(response), **listing,
     )
+
+
+def _header_pairs(headers) -> list[tuple[str, str]]:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, values in headers.items() for value in values]
+
+
+def http_exchange(response) -> dict:
+    """The response's protocol and headers and its request's, as the WARC records keep them."""
+    return {"protocol": response.protocol or "HTTP/1.1", "headers": _header_pairs(response.headers),
+            "request": {"method": response.request.method, "headers": _header_pairs(response.request.headers)}}
 
 
 class PortalsSpider(scrapy.Spider):
