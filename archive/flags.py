@@ -59,11 +59,14 @@ class Spam:
         self.rules = rules
         self.context = spam["context_chars"]
         terms = sorted(spam["gambling_terms"], key=len, reverse=True)
-        self.gambling = re.compile("|".join(map(re.escape, terms)) + "|" + spam["gambling_pattern"], re.I)
+        brands = [word + suffix for word in spam["gambling_brand_words"] for suffix in spam["gambling_brand_suffixes"]]
+        self.gambling = re.compile("|".join(map(re.escape, terms)) + "|(?<=[\u4e00-\u9fff]{2})(?:"
+                                   + "|".join(map(re.escape, brands)) + ")", re.I)
         # Python's re tries every branch of an alternation at every character: a text is
         # first searched for the literals alone (str.__contains__, fast), and only a
         # text holding one is matched
-        self.gambling_words = [term.lower() for term in terms] + spam["gambling_pattern_words"]
+        self.gambling_words = [word.lower() for word in terms + brands]
+        self.gambling_prefixes = sorted({word[:2] for word in self.gambling_words})
         self.unrelated_terms = spam["unrelated_terms"]
         self.unrelated = re.compile("|".join(map(re.escape, sorted(self.unrelated_terms, key=len, reverse=True))))
         self.min_terms = spam["unrelated_min_terms"]
@@ -76,7 +79,8 @@ class Spam:
 
     def may_gamble(self, text: str) -> bool:
         text = text.lower()
-        return any(word in text for word in self.gambling_words)
+        return any(prefix in text for prefix in self.gambling_prefixes) \
+            and any(word in text for word in self.gambling_words)
 
     def text_flags(self, report_id: int, text: str) -> list[dict]:
         flags = []
@@ -247,11 +251,33 @@ class MinHash:
     @classmethod
     def similarity(cls, first: np.ndarray, second: np.ndarray) -> float:
         filled = (first != cls.EMPTY) | (second != cls.EMPTY)
-        return float(np.sum((first == second) & filled) / max(1, np.sum(filled)))
+        return np.count_nonzero((first == second) & filled) / max(1, np.count_nonzero(filled))
 
 
 def _normalised_text(text: str) -> str:
     return "".join((text or "").split())
+
+
+def _band_buckets(signatures: np.ndarray, years: np.ndarray, bands: int) -> list[list[int]]:
+    """Locality-sensitive hashing, in numpy: the rows (signatures) that agree on every
+    bin of some band, within a year — each band's bins and the year hashed to one
+    number, the numbers sorted, equal runs read out. (A collision of the hash only adds
+    a candidate, which the whole signature then rejects.)"""
+    count = len(signatures)
+    if count < 2:
+        return []
+    per_band = signatures.reshape(count, bands, -1)
+    mix = np.frombuffer(hashlib.blake2b(b"nianbao-flags-bands", digest_size=64).digest(),
+                        dtype=np.uint64)[:per_band.shape[2]] | np.uint64(1)
+    keys = (per_band * mix).sum(axis=2, dtype=np.uint64)
+    keys ^= years[:, None] * np.uint64(0x9E3779B97F4A7C15) + np.arange(bands, dtype=np.uint64)[None, :]
+    keys = keys.ravel()
+    owners = np.repeat(np.arange(count), bands)
+    order = np.argsort(keys, kind="stable")
+    keys, owners = keys[order], owners[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    return [sorted(set(owners[start:end].tolist())) for start, end in zip(starts, ends) if end - start > 1]
 
 
 def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
@@ -260,7 +286,6 @@ def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
     near-identical ones, the estimate verified on the whole signature."""
     settings = rules["copied"]
     minhash = MinHash(settings["shingle_chars"], settings["bins"])
-    rows_per_band = settings["bins"] // settings["bands"]
     groups: dict[tuple, list[dict]] = defaultdict(list)  # (year, signature bytes) -> reports
     signatures = {}
     for report in reports:
@@ -282,17 +307,16 @@ def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
         if len(names) > 1:
             for member in members:
                 consider(member, 1.0, next(other for other in members if other["name"] != member["name"]))
-    buckets = defaultdict(list)
-    for key, signature in signatures.items():
-        for band in range(settings["bands"]):
-            buckets[key[0], band, signature[band * rows_per_band:(band + 1) * rows_per_band].tobytes()].append(key)
+    keys = list(signatures)
     compared = set()
-    for keys in buckets.values():
-        for i, first in enumerate(keys):
-            for second in keys[i + 1:]:
-                if (first, second) in compared:
+    for bucket in _band_buckets(np.array([signatures[key] for key in keys]).reshape(len(keys), -1),
+                                np.array([key[0] for key in keys], dtype=np.uint64), settings["bands"]):
+        for i, one in enumerate(bucket):
+            for another in bucket[i + 1:]:
+                if (one, another) in compared:
                     continue
-                compared.add((first, second))
+                compared.add((one, another))
+                first, second = keys[one], keys[another]
                 similarity = MinHash.similarity(signatures[first], signatures[second])
                 if similarity < settings["text_similarity"]:
                     continue
