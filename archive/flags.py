@@ -309,8 +309,8 @@ def copied_text_flags(reports: list[dict], rules: dict) -> list[dict]:
                 consider(member, 1.0, next(other for other in members if other["name"] != member["name"]))
     keys = list(signatures)
     compared = set()
-    for bucket in _band_buckets(np.array([signatures[key] for key in keys]).reshape(len(keys), -1),
-                                np.array([key[0] for key in keys], dtype=np.uint64), settings["bands"]):
+    matrix = np.array([signatures[key] for key in keys], dtype=np.uint64).reshape(len(keys), settings["bins"])
+    for bucket in _band_buckets(matrix, np.array([key[0] for key in keys], dtype=np.uint64), settings["bands"]):
         for i, one in enumerate(bucket):
             for another in bucket[i + 1:]:
                 if (one, another) in compared:

@@ -241,6 +241,13 @@ def test_a_page_that_is_not_the_report(tmp_path, rule_id):
     assert not flags_of(conn, "http://www.example.gov.cn/xxgk/ndbg/2021/t1.htm")
 
 
+def test_an_archive_of_error_pages_alone(tmp_path):
+    """No text long enough to compare (nothing for MinHash): every page still flagged."""
+    urls = [f"http://www.example.gov.cn/nb/{n}.htm" for n in range(2)]
+    conn = archive_pages(tmp_path, [("p", url, ERROR_PAGES["not_report.error"]) for url in urls])
+    assert all(set(flags_of(conn, url)) == {"not_report.error"} for url in urls)
+
+
 def test_copied_pair_from_one_gold_report(tmp_path):
     """pingtan-2021 under another body (its name replaced), and once more with a
     paragraph rewritten and one figure changed: text copied both times, tables once."""
