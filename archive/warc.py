@@ -53,6 +53,13 @@ def digest_hex(payload_digest_value: str) -> str:
     return value.lower() if len(value) == 64 else base64.b32decode(value).hex()
 
 
+def status_reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 class WarcFiles:
     """This process's rolling WARC files in `directory`."""
 
@@ -89,10 +96,7 @@ class WarcFiles:
         headers = [(name, value) for name, value in http.get("headers") or [("Content-Type", content_type)]
                    if name.lower() not in WIRE_HEADERS and value is not None]
         headers.append(("Content-Length", str(len(content))))
-        try:
-            reason = HTTPStatus(status).phrase
-        except ValueError:
-            reason = ""
+        reason = status_reason(status)
         protocol = http.get("protocol") or "HTTP/1.1"
         response = self.writer.create_warc_record(
             url, "response", payload=io.BytesIO(content), length=len(content),
@@ -113,6 +117,19 @@ class WarcFiles:
             self.writer.write_record(record)
         self.file.flush()  # the record is on disk before the database says where it is
         return self.name, offset, length
+
+    def revisit(self, url: str, sha256: str, refers_to: str, refers_to_date: str, status: int = 200,
+                content_type: str = "") -> None:
+        """A revisit record (identical payload digest): `url` gave the bytes already
+        written for `refers_to`, so that a replay finds them under either URL."""
+        if self.file is None or self.file.tell() >= self.max_bytes:
+            self._roll()
+        headers = [("Content-Type", content_type)] if content_type else []
+        record = self.writer.create_revisit_record(
+            url, payload_digest(sha256), refers_to, refers_to_date,
+            http_headers=StatusAndHeaders(f"{status} {status_reason(status)}".strip(), headers, protocol="HTTP/1.1"))
+        self.writer.write_record(record)
+        self.file.flush()
 
     def close(self) -> None:
         if self.file is not None:
@@ -146,6 +163,11 @@ def store(db, files: WarcFiles, url: str, content: bytes, *, status: int = 200, 
     (in a WARC or in `blobs`) are not written again."""
     sha256 = hashlib.sha256(content).hexdigest()
     if db.execute("select 1 from blobs where sha256 = ?", [sha256]).fetchone():
+        first = db.execute("select url, fetched_at from documents where sha256 = ? order by id limit 1",
+                           [sha256]).fetchone()
+        if first and first[0] != url and not db.execute(
+                "select 1 from documents where url = ? and sha256 = ?", [url, sha256]).fetchone():
+            files.revisit(url, sha256, first[0], first[1].replace("+00:00", "Z"), status, content_type)
         return sha256
     name, offset, length = files.write(url, content, sha256, status=status, content_type=content_type, http=http)
     db.execute("insert into warc_records (sha256, file, offset, length) values (?, ?, ?, ?)",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive import warc
+from archive import store, warc
 from archive.db import open_archive
 from archive.store import load_blob
 from archive_fixtures import start_datasette, stop
@@ -76,6 +76,9 @@ def test_crawl_writes_valid_warc_files_and_no_blob_bytes(warc_crawled):
     for path in files:
         with path.open("rb") as stream:
             for record in ArchiveIterator(stream, check_digests=True):
+                if record.rec_type == "revisit":  # bytes another URL gave first
+                    assert warc.digest_hex(record.rec_headers.get_header("WARC-Payload-Digest")) in responses
+                    continue
                 if record.rec_type == "request":
                     requests += 1
                     assert record.http_headers.get_header("User-Agent")
@@ -99,6 +102,29 @@ def test_crawl_writes_valid_warc_files_and_no_blob_bytes(warc_crawled):
         assert (warc_dir / file).exists() and offset >= 0 and length > 0
         assert load_blob(db, sha256) == responses[sha256][1]
     assert not db.execute("select 1 from blobs where content is not null or compression != 'warc'").fetchone()
+    db.close()
+
+
+def test_identical_bytes_at_another_url_are_a_revisit_record(tmp_path):
+    db = open_archive(tmp_path / "archive.db")
+    warc.attach(db, tmp_path / "warc")
+    files = warc.WarcFiles(tmp_path / "warc")
+    content = "<html>同一份年报</html>".encode()
+    with db.conn:
+        store.upsert_portals(db, [{"id": "p", "name": "样例县"}])
+        for url in ("http://127.0.0.1/a.html", "http://127.0.0.1/b.html", "http://127.0.0.1/a.html"):
+            store.store_document(db, url=url, content=content, portal_id="p", role="page", report_url=url,
+                                 content_type="text/html", warc_files=files)
+    files.close()
+    with next((tmp_path / "warc").glob("*.warc.gz")).open("rb") as stream:
+        records = [(record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
+                    record.rec_headers.get_header("WARC-Refers-To-Target-URI"),
+                    record.rec_headers.get_header("WARC-Payload-Digest")) for record in ArchiveIterator(stream)
+                   if record.rec_type != "request"]
+    digest = warc.payload_digest(hashlib.sha256(content).hexdigest())
+    assert records == [("response", "http://127.0.0.1/a.html", None, digest),
+                       ("revisit", "http://127.0.0.1/b.html", "http://127.0.0.1/a.html", digest)]
+    assert load_blob(db, hashlib.sha256(content).hexdigest()) == content
     db.close()
 
 
