@@ -11,6 +11,7 @@ images); and `provenance`, per figure where and how it was read (see _provenance
 """
 import re
 from bisect import bisect_right
+from functools import lru_cache
 
 from . import checks, decode, formats, grid, html, limits, meta, ocr, ofd, readers, sections, tables, tokens
 
@@ -44,10 +45,7 @@ def _tables(text: str, grids: list, body: str) -> tuple[str, dict, str | None]:
         options.append((*_read_tables(items, label_text, body), "grid"))
     begin, end = sections.table_span(text)
     region = text[begin:end]
-    items = tokens.stream(region)
-    for item in items:
-        item.at += begin
-    options.append((*_read_tables(items, "".join(region.split()), body, tokens.layout(region)), "text"))
+    options.append((*_read_tables(tokens.stream(region, begin), "".join(region.split()), body, tokens.layout(region)), "text"))
     usable = [o for o in options if o[0] != "none"]
     if not usable:
         return "none", tables.read([], "none"), None
@@ -56,6 +54,7 @@ def _tables(text: str, grids: list, body: str) -> tuple[str, dict, str | None]:
     return max(usable, key=lambda o: _score(o[0], o[1]))
 
 
+@lru_cache(maxsize=1024)
 def _column_label(fmt: str, code: str) -> str | None:
     """The form's header of a cell's column (for a figure read from text, whose printed header
     is not beside it)."""
@@ -69,19 +68,26 @@ def _column_label(fmt: str, code: str) -> str | None:
     return labels.get(column)
 
 
+_NEAR = [0] + [step for radius in range(1, 400) for step in (-radius, radius)]  # offsets searched, nearest first
+
+
 def _in_original(original: str, offset: int, text: str, shift: int) -> tuple[int, int] | None:
     """(start, end) in `original` of what normalises to `text` at `offset` of the normalised
-    text: at the same place unless normalising changed lengths before it (a stray `?`, a
-    dropped pinyin), then searched outward from the last shift found."""
-    for radius in range(0, 400):
-        for start in {offset + shift - radius, offset + shift + radius}:
-            if start < 0 or start >= len(original):
-                continue
-            if original.startswith(text, start):
-                return start, start + len(text)
-            for length in range(len(text), len(text) + 4):
-                if tokens.normalize(original[start:start + length]) == text:
-                    return start, start + length
+    text: at the same place (shifted as the last token was) unless normalising changed lengths
+    before it (a stray `?`, a dropped pinyin), then searched outward; last, a token printed
+    longer than it reads (a stray mark or a sign's space inside it)."""
+    n, base = len(text), offset + shift
+    if original.startswith(text, base):
+        return base, base + n
+    for step in _NEAR:
+        start = base + step
+        piece = original[start:start + n] if start >= 0 else ""
+        if piece and (piece == text or tokens.fold(piece) == text):
+            return start, start + n
+    for step in _NEAR[:16]:
+        for length in range(n + 1, n + 4):
+            if base + step >= 0 and tokens.normalize(original[base + step:base + step + length]) == text:
+                return base + step, base + step + length
     return None
 
 

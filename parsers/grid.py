@@ -62,14 +62,15 @@ def cell_text(td) -> str:
 
 
 def items(grids: list[list[list[str | None]]]):
-    """Item stream of grids: every real cell once, row by row, an empty cell as E; each item
-    placed at (table, row, column) of its grid."""
+    """Item stream of grids: every real cell once, row by row, an empty cell as E; each figure
+    an Item placed at (table, row, column) of its grid."""
     out = []
     for t, grid in enumerate(grids):
         for r, row in enumerate(grid):
             for c, cell in enumerate(row):
                 if cell is not None:
-                    out.extend(Item(kind, text, (t, r, c)) for kind, text in cell_items(cell))
+                    out.extend(Item(kind, text, (t, r, c)) if kind == "V" else (kind, text)
+                               for kind, text in cell_items(cell))
     return out
 
 

@@ -167,18 +167,26 @@ def _unique(cands: list) -> list:
     return list({tuple(c): None for c in cands})
 
 
-def _pieces_of(reading: list, j: int, items: list) -> list:
-    """The written items piece j of a reading was read from: a reading only joins written pieces
-    or splits them, so its pieces and the items spell the same characters in the same order."""
-    start = sum(len(p) for p in reading[:j] if p)
-    end = start + len(reading[j] or "")
-    out, pos = [], 0
+def _pieces_of(reading: list, items: list) -> list[list]:
+    """For each piece of a reading, the written items it was read from: a reading only joins
+    written pieces or splits them, so its pieces and the items spell the same characters in the
+    same order."""
+    spans, pos = [], 0
     for item in items:
-        if item[1] is None:
-            continue
-        if pos < end and pos + len(item[1]) > start:
-            out.append(item)
-        pos += len(item[1])
+        if item[1] is not None:
+            spans.append((pos, pos + len(item[1]), item))
+            pos += len(item[1])
+    out, pos, k = [], 0, 0
+    for piece in reading:
+        end = pos + len(piece or "")
+        while k < len(spans) and spans[k][1] <= pos:
+            k += 1
+        found, i = [], k
+        while piece and i < len(spans) and spans[i][0] < end:
+            found.append(spans[i][2])
+            i += 1
+        out.append(found)
+        pos = end
     return out
 
 
@@ -384,12 +392,13 @@ class Reader:
             row = _rows_of(codes)
             undecided = []
             varies = [len(set(col)) > 1 for col in zip(*every)]
+            sources = _pieces_of(cands[0], self.written[codes]) if cands else []
             for j, (code, seen) in enumerate(zip(codes, map(set, zip(*cands)))):
                 if not code:
                     continue
                 if len(seen) == 1:
                     self.raw[code] = seen.pop()
-                    self.source[code] = _pieces_of(cands[0], j, self.written[codes])
+                    self.source[code] = sources[j]
                     if varies[j]:
                         self.decided[code] = why
                         self.alternatives[code] = sorted({_num(c[j]) for c in every} - {_num(self.raw[code])},

@@ -40,6 +40,11 @@ def _char(c: str) -> str:
     return out
 
 
+def fold(text: str) -> str:
+    """Each character as normalize() maps it alone (a short token's printed form compared with its read one)."""
+    return "".join(map(_char, text))
+
+
 def normalize(text: str) -> str:
     """NFKC (full-width digits and brackets), simplified label characters, and no
     broken-encoding `?`, zero-width marks or inline pinyin. Mapped per distinct character: much faster
@@ -52,8 +57,8 @@ def normalize(text: str) -> str:
 
 
 class Item(tuple):
-    """An item (kind, text) that also says where it was printed: `at`, the character offset of
-    its text in the table text, or (table, row, column) of its grid cell (provenance)."""
+    """A figure item ("V", text) that also says where it was printed: `at`, the character offset
+    of its text in the table text, or (table, row, column) of its grid cell (provenance)."""
 
     def __new__(cls, kind: str, text: str | None, at):
         self = tuple.__new__(cls, (kind, text))
@@ -61,62 +66,59 @@ class Item(tuple):
         return self
 
 
-_WORD = re.compile(r"\S+")
-
-
-def _split(word: str) -> list[tuple[str, str | None, int]]:
-    """Items of one whitespace-free word, each with its offset in the word."""
+def split_word(word: str) -> list[tuple[str, str | None]]:
+    """Items of one whitespace-free word: figures, and the label text around them."""
     if is_value_token(word):
-        return [("V", word, 0)]
-    spaced = _ITEM_BEFORE.sub(" ", word)
-    out: list[tuple[str, str | None, int]] = []
-    for wm in _WORD.finditer(spaced):
-        part = wm.group()
-        start = wm.start() - spaced.count(" ", 0, wm.start())  # the spaces put in are not in the text
+        return [("V", word)]
+    word = _ITEM_BEFORE.sub(" ", word)
+    out: list[tuple[str, str | None]] = []
+    for part in word.split():
         pos = 0
         for m in _PIECE.finditer(part):
             if m.group("item") or (part.startswith("年", m.end()) and _YEAR.fullmatch(m.group())):
                 continue  # an item number or a year (2019年项目数量) belongs to the label
             if m.start() > pos:
-                out.append(("T", part[pos:m.start()], start + pos))
-            out.append(("V", m.group("val"), start + m.start()))
+                out.append(("T", part[pos:m.start()]))
+            out.append(("V", m.group("val")))
             pos = m.end()
         if pos < len(part):
-            out.append(("T", part[pos:], start + pos))
+            out.append(("T", part[pos:]))
     return out
 
 
-def split_word(word: str) -> list[tuple[str, str | None]]:
-    """Items of one whitespace-free word: figures, and the label text around them."""
-    return [(kind, text) for kind, text, _ in _split(word)]
-
-
-def _words(chunk: str, base: int | None = None) -> list:
-    """Items of a chunk of text; with `base` (the chunk's offset), Items placed in the text."""
+def _words(chunk: str) -> list[tuple[str, str | None]]:
     out = []
-    if base is None:
-        for word in chunk.split():
-            out.extend(split_word(word))
-        return out
-    for wm in _WORD.finditer(chunk):
-        at = base + wm.start()
-        out.extend(Item(kind, text, at + offset) for kind, text, offset in _split(wm.group()))
+    for word in chunk.split():
+        out.extend(split_word(word))
     return out
 
 
-def stream(text: str) -> list[Item]:
-    """Items of a flattened table region (already normalised), each placed by its offset in `text`."""
-    items: list[Item] = []
-    pos = 0
+def _stream(text: str) -> list[tuple[str, str | None]]:
+    items: list[tuple[str, str | None]] = []
     if text.count("|") >= 6:
         for piece in text.split("|"):
-            items.extend(_words(piece, pos) if piece.strip() else [Item("E", None, pos)])
-            pos += len(piece) + 1
+            items.extend(_words(piece) if piece.strip() else [("E", None)])
         return items
     for line in text.replace("|", " ").split("\n"):
-        if line:
-            items.extend(_words(line, pos) if line.strip() else [Item("E", None, pos)])
-        pos += len(line) + 1
+        if not line:
+            continue
+        items.extend(_words(line) if line.strip() else [("E", None)])
+    return items
+
+
+def stream(text: str, base: int = 0) -> list:
+    """Items of a flattened table region (already normalised); each figure an Item placed at its
+    offset in `text` (plus `base`). Every item's text is a piece of `text`, in order, so one forward search
+    finds each (labels are searched too, so that a figure is never found inside one)."""
+    items, pos = [], 0
+    for kind, piece in _stream(text):
+        if piece is not None:
+            at = text.find(piece, pos)
+            pos = at + len(piece)
+            if kind == "V":
+                items.append(Item(kind, piece, base + at))
+                continue
+        items.append((kind, piece))
     return items
 
 
