@@ -140,16 +140,23 @@ def test_reparse_from_warc_gives_the_tables_of_a_blob_crawl(warc_crawled, crawle
     assert cells_by_url(copy) == cells_by_url(crawled["db"])
 
 
-def test_archived_route_serves_the_bytes_from_warc(warc_crawled):
+def test_archived_route_and_provenance_read_the_bytes_from_warc(warc_crawled):
     db = open_archive(warc_crawled["db"])
     documents = db.execute("select distinct d.sha256 from reports r join documents d on d.report_url = r.url").fetchall()
     expected = {sha256: load_blob(db, sha256) for (sha256,) in documents}
+    # figures whose place is shown from the document's bytes (not from the stored text)
+    figures = db.execute("select report_id, code from cells where locator like 'grid:%' or locator like 'plain:%' "
+                         "group by substr(locator, 1, 4)").fetchall()
     db.close()
+    assert len(figures) == 2
     process, base = start_datasette(warc_crawled["db"])
     try:
         for sha256, content in expected.items():
             with urllib.request.urlopen(f"{base}/-/archived/{sha256}", timeout=10) as response:
                 assert response.read() == content
+        for report_id, code in figures:
+            with urllib.request.urlopen(f"{base}/-/provenance/{report_id}/{code}", timeout=30) as response:
+                assert "<mark" in response.read().decode()
     finally:
         stop(process)
 

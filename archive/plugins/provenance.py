@@ -15,6 +15,7 @@ from urllib.parse import quote
 from datasette import hookimpl
 from datasette.utils.asgi import NotFound, Response
 
+from archive import warc
 from parsers import decode, html, ofd, readers
 
 CONTEXT = 600  # characters of text shown either side of a figure
@@ -33,7 +34,10 @@ def _figure(conn, report_id: str, code: str):
         return None
     keys = ["value", "token", "row_label", "column_label", "page", "locator", "read_by", "sha256", "title",
             "url", "content_type", "body", "content", "compression"]
-    return dict(zip(keys, found))
+    figure = dict(zip(keys, found))
+    if figure["compression"] == "warc":  # the bytes are in a WARC record (archive/warc.py)
+        figure["content"], figure["compression"] = warc.load(conn, figure["sha256"]), ""
+    return figure
 
 
 def _document(figure: dict) -> bytes:
