@@ -4,8 +4,8 @@
 
 Crawls every sample portal twice (the same server, the same registry): once into a blob
 archive, once with NIANBAO_WARC_DIR; then migrates a copy of the blob archive
-(`nianbao migrate`). Prints the database file sizes, the WARC files' size and the crawl
-times.
+(`nianbao migrate`). Prints the database file sizes, the WARC files' size, the crawl
+times and how fast load_blob reads from each store.
 """
 import sqlite3
 import subprocess
@@ -63,7 +63,25 @@ def main() -> None:
               f"{folder_size(folder / 'warc') / 1e6:.2f} MB  (crawl {warc_time:.1f} s)")
         print(f"blob archive migrated:   {size(folder / 'migrated.db') / 1e6:6.2f} MB  + WARC files "
               f"{folder_size(folder / 'migrated-warc') / 1e6:.2f} MB")
+        for name in ("blobs", "warc"):
+            print(f"load_blob from {name + ':':6} {read_rate(folder / f'{name}.db'):7.0f} documents/s")
     server.shutdown()
+
+
+def read_rate(path: Path, rounds: int = 20) -> float:
+    """Documents read through archive.store.load_blob per second (every document, `rounds` times)."""
+    from archive.db import open_archive
+    from archive.store import load_blob
+
+    db = open_archive(path)
+    shas = [sha256 for (sha256,) in db.execute("select sha256 from documents")]
+    started = time.monotonic()
+    for _ in range(rounds):
+        for sha256 in shas:
+            load_blob(db, sha256)
+    rate = rounds * len(shas) / (time.monotonic() - started)
+    db.close()
+    return rate
 
 
 if __name__ == "__main__":
