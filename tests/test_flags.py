@@ -241,6 +241,20 @@ def test_a_page_that_is_not_the_report(tmp_path, rule_id):
     assert not flags_of(conn, "http://www.example.gov.cn/xxgk/ndbg/2021/t1.htm")
 
 
+def test_a_short_report_page_is_not_an_error_page(tmp_path):
+    """A report page whose report is its attachment: short, no tables, a portal header's
+    用户登录 and a telephone number holding 404 and 502 — not an error page nor a login wall."""
+    url = "http://www.example.gov.cn/xxgk/ndbg/2023/t1.htm"
+    page = ("<html><head><title>某县2023年政府信息公开工作年度报告</title></head><body>"
+            "<div class='top'><a href='/login'>用户登录</a> | <a href='/reg'>注册</a></div>"
+            "<div class='article'><h1>某县2023年政府信息公开工作年度报告</h1>"
+            "<p>某县2023年政府信息公开工作年度报告详见附件。如有疑问请联系县政府办公室，联系电话：0591-24043502。</p>"
+            "</div></body></html>")
+    conn = archive_pages(tmp_path, [("p", url, page)])
+    assert conn.execute("select format from reports").fetchone()[0] == "none"
+    assert not flags_of(conn, url)
+
+
 def test_an_archive_of_error_pages_alone(tmp_path):
     """No text long enough to compare (nothing for MinHash): every page still flagged."""
     urls = [f"http://www.example.gov.cn/nb/{n}.htm" for n in range(2)]
