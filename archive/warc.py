@@ -143,11 +143,20 @@ def database_folder(conn) -> Path:
     return Path(file).resolve().parent if file else Path.cwd()
 
 
+class WarcDirError(Exception):
+    """The archive's records are in another WARC directory."""
+
+
 def attach(db, directory: str | Path) -> None:
-    """Record `directory` as the archive's WARC directory."""
+    """Record `directory` as the archive's WARC directory; refuse another one than that
+    of the records already written (they would no longer be found)."""
     directory = Path(directory).resolve()
     folder = database_folder(db.conn)
     value = os.path.relpath(directory, folder) if directory.is_relative_to(folder) else str(directory)
+    current = warc_dir(db.conn)
+    if (current is not None and current.resolve() != directory
+            and db.execute("select 1 from warc_records limit 1").fetchone()):
+        raise WarcDirError(f"this archive's WARC records are in {current}, not {directory}")
     with db.conn:
         db.conn.execute("insert or replace into archive_settings (name, value) values ('warc_dir', ?)", [value])
 

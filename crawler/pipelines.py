@@ -109,9 +109,16 @@ class ArchivePipeline:
     def check_settings(cls, settings) -> None:
         """Refuse an archive path that cannot be opened, before the crawl starts."""
         try:
-            open_archive(settings.get("NIANBAO_DB")).close()
+            db = open_archive(settings.get("NIANBAO_DB"))
         except ArchiveError as error:
             raise UsageError(f"cannot open the archive: {error}", print_help=False) from error
+        try:
+            if settings.get("NIANBAO_WARC_DIR"):
+                warc.attach(db, settings.get("NIANBAO_WARC_DIR"))
+        except warc.WarcDirError as error:
+            raise UsageError(str(error), print_help=False) from error
+        finally:
+            db.close()
 
     def open_spider(self):
         self.frontier = self.crawler.get_spider_middleware(Frontier)

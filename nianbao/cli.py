@@ -111,8 +111,12 @@ def cmd_migrate(args) -> int:
     from archive.db import open_archive
 
     db = open_archive(args.db)
-    moved = warc.migrate(db, args.warc_dir, args.warc_max_bytes)
-    db.close()
+    try:
+        moved = warc.migrate(db, args.warc_dir, args.warc_max_bytes)
+    except warc.WarcDirError as error:
+        raise SystemExit(f"nianbao: {error}")
+    finally:
+        db.close()
     print(f"moved {moved} blobs into WARC files in {args.warc_dir}", file=sys.stderr)
     return 0
 

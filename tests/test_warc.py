@@ -128,6 +128,19 @@ def test_identical_bytes_at_another_url_are_a_revisit_record(tmp_path):
     db.close()
 
 
+def test_a_crawl_into_the_archive_with_another_warc_dir_is_refused(warc_crawled, sample_portals, tmp_path):
+    registry = tmp_path / "registry.csv"
+    write_registry(registry, sample_portals)
+    copy = warc_crawled["db"].with_name("other-dir.db")
+    backup(warc_crawled["db"], copy)
+    result = run_crawl(registry, copy, "-s", f"NIANBAO_WARC_DIR={tmp_path / 'elsewhere'}", timeout=120)
+    assert result.returncode != 0
+    assert f"WARC records are in {warc_crawled['warc_dir']}" in result.stderr
+    db = open_archive(copy)
+    assert warc.warc_dir(db.conn).resolve() == warc_crawled["warc_dir"].resolve()
+    db.close()
+
+
 def test_reparse_from_warc_gives_the_tables_of_a_blob_crawl(warc_crawled, crawled, tmp_path):
     copy = warc_crawled["db"].with_name("reparsed.db")  # beside it: the WARC directory is the database's
     backup(warc_crawled["db"], copy)
