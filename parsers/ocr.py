@@ -11,7 +11,6 @@ above, between and below the tables, by detection and recognition. The page's te
 top to bottom; tables without rules are read from that text, as a PDF's are.
 """
 import functools
-import importlib.util
 import io
 import math
 import re
@@ -30,8 +29,15 @@ TEXT_SCORE = 0.3  # recognitions below this confidence are dropped (RapidOCR's d
 INSTALL_HINT = "OCR needs rapidocr-onnxruntime (pip install 'nianbao[ocr]')"
 
 
+@functools.cache
 def available() -> bool:
-    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
+    """Whether the ocr extra imports: installed, and OpenCV under it finds its system
+    libraries (libGL, libglib); otherwise a scan gets a note, never an error."""
+    try:
+        import rapidocr_onnxruntime  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
 
 
 @functools.cache
