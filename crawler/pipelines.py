@@ -238,14 +238,26 @@ class ArchivePipeline:
         self.crawler.stats.set_value("nianbao/run_reason", why)
 
     def _end(self, done: list[dict], partial: list[dict], lost: str) -> tuple[str, str]:
+        """Record the portals and the run's end, then refresh coverage and flags (which
+        read the run's status). A refresh that fails leaves the run incomplete saying so,
+        and the same command (resumed) tries it again: not a nameless "engine error" of
+        a run the archive calls finished."""
         self.lost = lost
-        self._record_portals(done, True)
-        self._record_portals(partial, False)
-        with self.db.conn:
-            result = runs.end_run(self.db, self.frontier.run_id, lost)
-        coverage.refresh(self.db)
-        flags.refresh(self.db)
-        self.db.close()
-        if self.warc_files:
-            self.warc_files.close()
-        return result
+        try:
+            self._record_portals(done, True)
+            self._record_portals(partial, False)
+            with self.db.conn:
+                result = runs.end_run(self.db, self.frontier.run_id, lost)
+            try:
+                coverage.refresh(self.db)
+                flags.refresh(self.db)
+            except Exception as error:
+                why = f"coverage and flags not refreshed: {one_line(error)}"
+                logger.error("run %s: %s", self.frontier.run_id, why)
+                with self.db.conn:
+                    result = runs.end_run(self.db, self.frontier.run_id, "; ".join(filter(None, [lost, why])))
+            return result
+        finally:
+            self.db.close()
+            if self.warc_files:
+                self.warc_files.close()
