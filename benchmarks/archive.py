@@ -34,8 +34,7 @@ from archive import search, store  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.reparse import reparse_documents  # noqa: E402
 from archive_fixtures import start_datasette, stop  # noqa: E402
-from conftest import run_crawl  # noqa: E402
-from nianbao.sample_portals.server import base_url, start_server, write_registry  # noqa: E402
+from conftest import crawl_sample_portals  # noqa: E402
 
 PROVINCES = ["北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
              "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "广西壮族自治区",
@@ -47,17 +46,6 @@ AGENCIES = ["人民政府", "人民政府办公室", "财政局", "教育局", "
 YEARS = range(2017, 2025)
 FORMAT_OF_YEAR = {year: "none" if year < 2019 else "2019" if year < 2021 else "2021" for year in YEARS}
 BODIES_PER_PORTAL = len(AGENCIES)
-
-
-def crawl(folder: Path) -> Path:
-    server = start_server()
-    registry, db = folder / "registry.csv", folder / "crawl.db"
-    write_registry(registry, base_url(server))
-    result = run_crawl(registry, db)
-    server.shutdown()
-    if result.returncode:
-        raise SystemExit(result.stderr[-2000:])
-    return db
 
 
 def templates(db) -> dict[str, list[tuple[dict, dict]]]:
@@ -159,7 +147,7 @@ def main() -> None:
     rng = random.Random(2019)
     folder = Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
     try:
-        crawled = crawl(folder)
+        crawled = crawl_sample_portals(folder)
         path = folder / "bench.db"
         with sqlite3.connect(path) as target:
             sqlite3.connect(crawled).backup(target)

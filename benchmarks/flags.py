@@ -31,8 +31,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from archive import coverage, flags  # noqa: E402
 from archive.db import open_archive  # noqa: E402
-from conftest import run_crawl  # noqa: E402
-from nianbao.sample_portals.server import base_url, start_server, write_registry  # noqa: E402
+from conftest import crawl_sample_portals  # noqa: E402
 
 YEARS = range(2019, 2025)
 BODIES_PER_PORTAL = 10
@@ -42,21 +41,10 @@ def load() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def crawl(folder: Path) -> Path:
-    server = start_server()
-    registry, db = folder / "registry.csv", folder / "crawl.db"
-    write_registry(registry, base_url(server))
-    result = run_crawl(registry, db)
-    server.shutdown()
-    if result.returncode:
-        raise SystemExit(result.stderr[-2000:])
-    return db
-
-
 def synthesise(path: Path, reports: int, crawled: Path | None = None, seed: int = 13) -> None:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as folder:
-        source = open_archive(crawled or crawl(Path(folder)))
+        source = open_archive(crawled or crawl_sample_portals(Path(folder)))
         templates = [(row[0], row[1], row[2], row[3]) for row in source.execute(
             "select r.id, r.format, d.sha256, t.body from reports r join documents d on d.url = r.url "
             "join report_texts t on t.report_id = r.id")]

@@ -26,20 +26,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 from archive_fixtures import start_datasette, stop  # noqa: E402
-from conftest import run_crawl  # noqa: E402
-from nianbao.sample_portals.server import base_url, start_server, write_registry  # noqa: E402
+from conftest import crawl_sample_portals  # noqa: E402
 from test_publish_limits import HOSTILE, datasette_pid, fetch, memory_kb  # noqa: E402
-
-
-def crawl(folder: Path) -> Path:
-    server = start_server()
-    registry, db = folder / "registry.csv", folder / "archive.db"
-    write_registry(registry, base_url(server))
-    result = run_crawl(registry, db)
-    server.shutdown()
-    if result.returncode:
-        raise SystemExit(result.stderr[-2000:])
-    return db
 
 
 def stream(url: str, pid: int) -> dict:
@@ -71,7 +59,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="requests per page timed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        db = args.archive or crawl(Path(folder))
+        db = args.archive or crawl_sample_portals(Path(folder))
         process, base = start_datasette(db)
         try:
             pid, name = datasette_pid(process), db.stem

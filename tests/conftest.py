@@ -82,6 +82,19 @@ def run_crawl(registry: Path, db: Path, *extra: str, timeout: float = 600) -> su
     return subprocess.run(**crawl_command(registry, db, *extra), capture_output=True, timeout=timeout)
 
 
+def crawl_sample_portals(folder: Path) -> Path:
+    """A real crawl of the bundled sample portals into folder/crawl.db (the benchmarks'
+    starting archive); stops the program with the crawl's log if the crawl fails."""
+    server = start_server()
+    registry, db = folder / "registry.csv", folder / "crawl.db"
+    write_registry(registry, base_url(server))
+    result = run_crawl(registry, db)
+    server.shutdown()
+    if result.returncode:
+        raise SystemExit(result.stderr[-2000:])
+    return db
+
+
 @pytest.fixture(scope="session")
 def crawled(sample_portals, tmp_path_factory):
     """One crawl of every sample portal plus one unreachable portal."""
