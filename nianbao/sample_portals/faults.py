@@ -263,17 +263,17 @@ def assess(db_path: str | Path, portal: FaultPortal, sample_manifests: list[dict
     """What a crawl of the fault portal beside the sample portals left in the archive at
     `db_path`, against what it must leave: per fault case whether it was recorded, and
     the figures of benchmarks/faults.py."""
-    import sqlite3
-    import zlib
+    import sqlite_utils
 
+    from archive.store import load_blob, load_parse
     from crawler.policy import shown_url
 
-    conn = sqlite3.connect(db_path)
+    db = sqlite_utils.Database(db_path)
+    conn = db.conn
     failures = conn.execute("select url, stage, error from failures").fetchall()
     reports = {url: (filled, status) for url, filled, status in
                conn.execute("select url, cells_filled, check_status from reports")}
-    parses = {url: json.loads(zlib.decompress(result)) if isinstance(result, bytes) else json.loads(result)
-              for url, result in conn.execute(
+    parses = {url: load_parse(result) for url, result in conn.execute(
                   "select d.url, p.result from documents d join parses p on p.document_id = d.id")}
     cases = []
     for case in portal.cases():
@@ -297,12 +297,11 @@ def assess(db_path: str | Path, portal: FaultPortal, sample_manifests: list[dict
     expected = set(portal.expected_reports()) | {
         f"{sample_base}/{manifest['id']}{item['url']}"
         for manifest in sample_manifests for item in manifest["items"] if item["is_report"]}
-    blobs = conn.execute("select content, compression from blobs").fetchall()
     canary = portal.canary_value.encode()
     local = conn.execute("select count(*) from documents where url not like 'http://%' and url not like 'https://%'"
                          " or url like 'http://0.0.0.0%'").fetchone()[0]
-    local += sum(canary in (zlib.decompress(content) if compression == "zlib" else content)
-                 for content, compression in blobs)
+    # every archived document's bytes, from blobs or WARC alike
+    local += sum(canary in load_blob(db, sha256) for (sha256,) in conn.execute("select sha256 from blobs"))
     figures = {
         "faults injected": len(cases),
         "faults recorded": sum(case["recorded"] for case in cases),
