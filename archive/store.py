@@ -116,6 +116,7 @@ class Prepared(NamedTuple):
     parser_version: str
     result: bytes  # compressed_parse()
     search_text: str  # the parsed text as the search index holds it
+    error: str = ""  # the parse's own error (an unreadable file), recorded as a failure
 
 
 def prepare(data: bytes, url: str, content_type: str = "") -> Prepared:
@@ -123,14 +124,15 @@ def prepare(data: bytes, url: str, content_type: str = "") -> Prepared:
     work of archiving a document, which the crawl and reparse run in parse workers so
     that the process writing the archive does not."""
     result = parse_fetched(data, url, content_type)
-    return Prepared(PARSER_VERSION, compressed_parse(result), search.segment(result.get("body")))
+    return Prepared(PARSER_VERSION, compressed_parse(result), search.segment(result.get("body")),
+                    result.get("error") or "")
 
 
 def prepare_failed(url: str, reason: str) -> Prepared:
     """What the archive keeps of a document whose parse gave no result (its worker died,
     it ran out of memory or time): a parse carrying the error, so that the document is
     archived all the same and `nianbao reparse` tries it again."""
-    return Prepared(PARSER_VERSION, compressed_parse(parse_failed(url, reason)), "")
+    return Prepared(PARSER_VERSION, compressed_parse(parse_failed(url, reason)), "", reason)
 
 
 def store_parses(db: sqlite_utils.Database, rows: list[tuple]) -> None:

@@ -64,10 +64,11 @@ class ParsePipeline:
                 document.prepared = await asyncio.wrap_future(self.pool.submit(store.prepare, *arguments))
         except Exception as error:
             reason = str(error) if isinstance(error, ParseFailed) else one_line(error)
-            logger.warning("%s: parse failed: %s (%s)", document.portal_id, document.url, reason)
-            count(self.stats, document.portal_id, "failed")
             document.prepared = store.prepare_failed(document.url, reason)
-            document.parse_error = reason
+        if document.prepared.error:  # the worker failed, or the parser could not read the file
+            logger.warning("%s: parse failed: %s (%s)", document.portal_id, document.url, document.prepared.error)
+            count(self.stats, document.portal_id, "failed")
+            document.parse_error = document.prepared.error
 
     def close_spider(self):
         if self.pool is not None:
