@@ -1,6 +1,7 @@
 """Shared fixtures: the shared corpus (optional), the sample portals served on
 127.0.0.1, and one real crawl of them into a real SQLite archive."""
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -57,6 +58,36 @@ def one_portal_registry(folder: Path, homepage: str, column: str = "", extra: st
     row = f"p,样例县,county,福建省,{homepage},{column}" + (f",{extra}" if extra else "")
     path.write_text(f"{header}\n{row}\n", encoding="utf-8")
     return path
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A real redis-server on a free port of 127.0.0.1, its files in `folder`; skips
+    (saying why) where Debian's redis-server is not installed."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (Debian package redis-server; .ci/run installs it)")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                                "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("redis-server exited at start")
+            threading.Event().wait(0.05)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """The URL of a fresh real redis-server for one test, stopped after it."""
+    process, url = start_redis(tmp_path)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
