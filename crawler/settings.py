@@ -119,3 +119,19 @@ NIANBAO_DISCOVERY_COLUMNS = 8
 NIANBAO_REDISCOVER = False
 # the time budget is checked by the HTTP(S) download handler, as each request is sent
 DOWNLOAD_HANDLERS = {"http": "crawler.budgets.TimeBudgetHandler", "https": "crawler.budgets.TimeBudgetHandler"}
+
+# A crawl shared by several workers (crawler/distributed.py), on one machine or many:
+# `nianbao crawl-seed` queues the registry's portals once in Redis, then any number of
+# `scrapy crawl portals -s NIANBAO_REDIS_URL=redis://…` lease portals from the queue and
+# publish what they fetched to the stream `{prefix}:items`, which `nianbao ingest` writes
+# to the archive. Empty: the crawl of one process into NIANBAO_DB, as always. Workers
+# need NIANBAO_WARC_DIR (their own WARC files) and never open the archive.
+NIANBAO_REDIS_URL = ""
+NIANBAO_REDIS_PREFIX = "nianbao"  # of every key of the run: run, queue, leases, items …
+# A worker holds a portal's lease while it walks it, renewing it every third of this;
+# the portals of a worker killed outright go back to the queue once it expires.
+NIANBAO_LEASE_SECONDS = 120
+NIANBAO_WORKER_PORTALS = 16  # portals one worker walks at a time (CONCURRENT_REQUESTS' worth)
+# requests in flight per host across all workers (tokens in Redis, each given back when
+# its answer is in, or DOWNLOAD_TIMEOUT + 5 s after a worker died holding it)
+NIANBAO_HOST_CONCURRENCY = 2

@@ -137,6 +137,32 @@ def cmd_warc_index(args) -> int:
     return 0
 
 
+def cmd_crawl_seed(args) -> int:
+    """Queue the registry's portals once in Redis for the workers of a distributed crawl
+    (crawler/distributed.py); seeding the same prefix again queues nothing."""
+    import redis
+
+    from crawler.distributed import connect, seed
+    from crawler.frontier import new_run_id
+    from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, select_portals
+
+    try:
+        portals = select_portals(load_registry(args.registry or DEFAULT_REGISTRY), ids=args.portal,
+                                 level=args.level, province=args.province)
+    except RegistryError as error:
+        raise SystemExit(f"nianbao: {error}")
+    run_id = args.run or new_run_id()
+    try:
+        seeded = seed(connect(args.redis), args.prefix, run_id, [portal["id"] for portal in portals])
+    except redis.RedisError as error:
+        raise SystemExit(f"nianbao: cannot seed {args.redis}: {error}")
+    if seeded != run_id:
+        print(f"{args.prefix}: already seeded with run {seeded}; nothing queued again", file=sys.stderr)
+    else:
+        print(f"{args.prefix}: run {run_id}: {len(portals)} portals queued", file=sys.stderr)
+    return 0
+
+
 def cmd_registry_stats(args) -> int:
     from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, registry_stats
 
@@ -224,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
     warc_index.add_argument("db", nargs="?", default="nianbao.db")
     warc_index.add_argument("--output", metavar="PATH", help="the index (default: WARC_DIR/index.cdxj)")
     warc_index.set_defaults(func=cmd_warc_index)
+
+    crawl_seed = commands.add_parser("crawl-seed", help="queue the registry's portals in Redis, once, for the "
+                                                       "workers of a distributed crawl")
+    crawl_seed.add_argument("--redis", required=True, metavar="URL", help="redis://host:port/db (NIANBAO_REDIS_URL)")
+    crawl_seed.add_argument("--prefix", default="nianbao", help="of the run's keys (NIANBAO_REDIS_PREFIX)")
+    crawl_seed.add_argument("--run", default="", metavar="NAME", help="the run's id (default: a new one)")
+    crawl_seed.add_argument("--registry", metavar="PATH", help="registry file (default: the bundled one)")
+    crawl_seed.add_argument("--portal", default="", metavar="ID,ID", help="these portals only")
+    crawl_seed.add_argument("--level", default="")
+    crawl_seed.add_argument("--province", default="")
+    crawl_seed.set_defaults(func=cmd_crawl_seed)
 
     registry = commands.add_parser("registry", help="the portal registry")
     registry_commands = registry.add_subparsers(dest="registry_command", required=True)

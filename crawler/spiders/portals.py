@@ -16,6 +16,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from archive.columns import cached_columns
 from archive.db import open_archive
 from crawler.columns import ColumnItem, Search
+from crawler.distributed import DistributedFrontier, worker_settings
 from crawler.discovery import Link, read_page
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.listing import adapter_for
@@ -96,6 +97,8 @@ class PortalsSpider(scrapy.Spider):
         contact = settings.get("NIANBAO_CONTACT_URL")
         settings.set("USER_AGENT", f"nianbao/{version('nianbao')} (+{contact}; government annual report archive)",
                      priority="spider")
+        if settings.get("NIANBAO_REDIS_URL"):  # a worker of a distributed crawl
+            worker_settings(settings)
 
     @classmethod
     def check_arguments(cls, **arguments) -> None:
@@ -115,18 +118,29 @@ class PortalsSpider(scrapy.Spider):
         return meta
 
     async def start(self):
+        if self.settings.get("NIANBAO_REDIS_URL"):  # the portals leased to this worker; no archive here
+            async for portal in self.crawler.get_spider_middleware(DistributedFrontier).portals(self.portals):
+                for request in self.portal_requests(portal, {}):
+                    yield request
+            return
         cached = self.cached_columns()
         for portal in self.portals:
-            if portal["column_urls"]:
-                for url in portal["column_urls"]:
-                    yield self.request(url, self.parse_listing, portal["id"])
-            elif cached.get(portal["id"]):
-                for url, found_via in cached[portal["id"]]:
-                    yield self.column_request(url, portal["id"], found_via, cached=True)
-            elif portal.get("homepage"):
-                yield self.search_from(portal["id"], portal["homepage"])
-            else:
-                self.logger.warning("%s: neither a 年报 column nor a homepage in the registry", portal["id"])
+            for request in self.portal_requests(portal, cached):
+                yield request
+
+    def portal_requests(self, portal: dict, cached: dict):
+        """A portal's start requests: its registered columns, else those an earlier crawl
+        found (`cached`), else a search from its homepage."""
+        if portal["column_urls"]:
+            for url in portal["column_urls"]:
+                yield self.request(url, self.parse_listing, portal["id"])
+        elif cached.get(portal["id"]):
+            for url, found_via in cached[portal["id"]]:
+                yield self.column_request(url, portal["id"], found_via, cached=True)
+        elif portal.get("homepage"):
+            yield self.search_from(portal["id"], portal["homepage"])
+        else:
+            self.logger.warning("%s: neither a 年报 column nor a homepage in the registry", portal["id"])
 
     # Discovery: a homepage-only portal's column is searched for, link by link, within
     # NIANBAO_DISCOVERY_* (and the crawl budgets); the columns found are stored, and a
