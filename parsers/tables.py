@@ -238,8 +238,13 @@ class Reader:
             raws = [raw for _, raw in vals]
             written = vals
             cands = joins(raws, n)
-            if not joins(raws[n - 1:n + 1], 1):  # what follows the row's cells may be something else
-                cands.append(raws[:n])
+            # What follows (or precedes) the row's cells may be something else: a page number printed
+            # between two rows, or inside the header, of a table split across pages. So the row as
+            # printed is a reading even when its last figure could join what follows (a figure split
+            # across lines); without arithmetic to choose, a cell the two readings dispute is null.
+            cands.append(raws[:n])
+            if check:  # and so is the row with what stands before its cells left out
+                cands.append(raws[-n:])
             why = f"{len(raws)} written pieces for {n} cells"
         else:
             written = [item for item in vals if item[0] == "V"]

@@ -93,6 +93,12 @@ def _words(chunk: str) -> list[tuple[str, str | None]]:
     return out
 
 
+# A page's number printed on its own line where a table runs across pages ("- 3 -", "— 12 —",
+# "第 3 页", "第3页 共6页"): no cell of the table. A bare "3" is left to the arithmetic.
+_PAGE_MARK = re.compile(r"^[ \t]*(?:[-—–－―]+[ \t]*\d{1,4}[ \t]*[-—–－―]+|第[ \t]*\d{1,4}[ \t]*页"
+                        r"(?:[ \t]*[,，/]?[ \t]*共[ \t]*\d{1,4}[ \t]*页)?)[ \t]*(?:\n|$)", re.M)
+
+
 def _stream(text: str) -> list[tuple[str, str | None]]:
     items: list[tuple[str, str | None]] = []
     if text.count("|") >= 6:
@@ -110,8 +116,11 @@ def stream(text: str, base: int = 0) -> list:
     """Items of a flattened table region (already normalised); each figure an Item placed at its
     offset in `text` (plus `base`). Every item's text is a piece of `text`, in order, so one forward search
     finds each (labels are searched too, so that a figure is never found inside one)."""
-    items, pos = [], 0
-    for kind, piece in _stream(text):
+    items, pos, read = [], 0, text
+    if _PAGE_MARK.search(text):  # read without the page numbers; found where no figure hides in one
+        read = _PAGE_MARK.sub("", text)
+        text = _PAGE_MARK.sub(lambda m: " " * len(m.group().rstrip("\n")) + "\n" * m.group().endswith("\n"), text)
+    for kind, piece in _stream(read):
         if piece is not None:
             at = text.find(piece, pos)
             pos = at + len(piece)

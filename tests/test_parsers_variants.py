@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from parsers import formats, parse
 from parsers.align import MIN_WORDS, align, words
 from parsers.tables import joins
-from variants import (base_texts, collapse_repeats, gold_reports, html_pages, line_per_cell, mutate_label,
-                      number_tokens, one_row_other, reorder_appeals, reorder_requests, sample_pages, short_active,
-                      split_number)
+from variants import (PAGE_BREAKS, PAGE_MARKS, base_texts, collapse_repeats, fused_cells, gold_reports, html_pages,
+                      line_per_cell, mutate_label, number_tokens, one_row_other, page_break, reorder_appeals,
+                      reorder_requests, sample_pages, short_active, split_number)
 
 
 @lru_cache(maxsize=1)
@@ -260,3 +260,38 @@ def test_one_row_other_known_by_likeness_in_its_place():
     got = {j: rows[i]["row"] for j, i in align(rows, labels).items()}
     assert got[20] == "other.other" and got[21] == "total"
     assert "other.no_correction" not in got.values()
+
+
+def _page_breaks(marks):
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        for table, row in PAGE_BREAKS:
+            for mark in marks:
+                bent = page_break(text, gold["format"], table, row, mark)
+                if bent is not None:
+                    made += 1
+                    yield name, bent, gold, base, (name, table, row, mark)
+    if not made:
+        pytest.skip("no table to split across pages")
+
+
+def test_page_numbers_printed_inside_a_table_split_across_pages():
+    """`- 3 -`, `— 12 —`, `第 3 页 共 6 页` on a line of their own between rows or inside table 四's
+    header are no cells: every cell the unbroken text reads right is read right."""
+    for name, bent, gold, base, what in _page_breaks(PAGE_MARKS[:3]):
+        assert_reads(parse(bent, name="v.txt"), gold["cells"], base, what=what)
+
+
+def test_a_bare_page_number_is_never_read_as_a_figure():
+    """A bare `3` between two rows, or inside table 四's header: never a figure of the table (not
+    joined to the figure before it in table 二: `42` / `3` may be `423`, or `42` and a page number);
+    table 三's arithmetic keeps the row as printed where it adds up."""
+    for name, bent, gold, base, what in _page_breaks(["3"]):
+        if fused_cells(bent):
+            continue  # fused cells (no PDF prints them): a lone figure after a run is its last cell
+        out = parse(bent, name="v.txt")
+        assert_reads(out, gold["cells"], base, exact=False, what=what)
+        if what[1] == "requests" and all(v == "pass" for k, v in out["checks"].items() if k.startswith("requests.")):
+            lost = [c for c, v in gold["cells"].items() if c.startswith("requests.") and base.get(c) == v
+                    and out["cells"].get(c) != v]
+            assert not lost, (what, lost)

@@ -308,6 +308,36 @@ def collapse_repeats(text: str) -> str | None:
     return new if new != text else None
 
 
+PAGE_MARKS = ("- 3 -", "— 12 —", "第 3 页 共 6 页", "3")
+PAGE_BREAKS = (("requests", "carried_in"), ("requests", "partly_granted"), ("requests", "total"),
+               ("appeals", None), ("active", "penalty"), ("active", "第二十条第（八）项"))
+
+
+def page_break(text: str, fmt: str, table: str, row: str | None, mark: str) -> str | None:
+    """A table split across pages as a PDF's text prints it: the page's number on a line of its
+    own (`- 3 -`, `第 3 页 共 6 页`, a bare `3`) before a row of table 二 or 三 or a heading of 二
+    (`第二十条第（八）项`), or inside table 四's header (before 未经复议直接起诉). (variants() puts
+    no bare `3` in a text whose cells are fused, as a PDF's never are: a lone figure after a
+    fused run reads as the run's last cell.)"""
+    if table == "appeals" or row.startswith("第"):
+        start = re.search(r"四\s*[、.]\s*政府信息公开行政复议" if table == "appeals" else r"二\s*[、.]\s*主动公开", text)
+        m = re.compile(label_regex(row or "未经复议")).search(text, start.end()) if start else None
+    else:
+        m = find_label(text, fmt, row, table)
+    if not m:
+        return None
+    at = text.rfind("\n", 0, m.start()) + 1
+    lead = text[at:m.start()]
+    if lead.strip(" |?\t（(一二三四五六七八九十、)）"):  # the label does not open its line
+        at, mark = m.start(), "\n" + mark
+    return text[:at] + mark + "\n" + text[at:]
+
+
+def fused_cells(text: str) -> bool:
+    """True when table 三 prints runs of five digits or more (its cells fused with no separator)."""
+    return re.search(r"\d{5,}", text[_table_start(text):]) is not None
+
+
 def line_per_cell(text: str) -> bool:
     """True when most figures of table 三 stand alone on their line."""
     region = text[_table_start(text):]
@@ -336,6 +366,12 @@ def variants(base: list[tuple[str, str, dict]], typo_positions=(0.0, 0.5, 0.99))
         for table in ("requests", "active"):
             for i, tok in enumerate(number_tokens(text, table)):
                 out.append((f"{name}|split-{table}:{tok[1]}#{i}", split_number(text, tok, i), gold["cells"]))
+        marks = ("- 3 -",) if fused_cells(text) else ("- 3 -", "3")
+        for table, row in PAGE_BREAKS:
+            for mark in marks:
+                t = page_break(text, fmt, table, row, mark)
+                if t:
+                    out.append((f"{name}|page-break:{table}.{row}@{mark}", t, gold["cells"]))
         if line_per_cell(text):
             lossy = collapse_repeats(text)
             if lossy:
