@@ -22,7 +22,8 @@ Every entry has one field, `event`: a JSON object with `kind` and `run_id`. The 
 - `progress`: what a worker counted since its previous `progress` (additive): `worker`,
   `serial`, `counts` {portal: {count: n}} (crawler.stats counts the archive cannot tell
   from items: listings_seen, reports_found, reports_unchanged, failed, skipped,
-  budget_hits), `listed` {portal: [report URLs its listings gave]}.
+  budget_hits), `listed` {portal: [report URLs its listings gave]}, `closed` (true in
+  its last, published as it closes).
 - control events of the scheduler: `portal_done` (portal_id: every item of that portal is
   in the stream), `lost` (portal_id or null, reason: the run is incomplete, that portal
   not done), `run_end` (the run has nothing left).

@@ -186,6 +186,17 @@ def store(db, files: WarcFiles, url: str, content: bytes, *, status: int = 200, 
     return sha256
 
 
+def register(db, sha256: str, size: int, file: str, offset: int, length: int) -> None:
+    """Note bytes a distributed crawl's worker already wrote to a WARC record of the
+    archive's WARC directory (archive/ingest.py), unless the archive holds them already
+    (then that worker's record is a spare copy)."""
+    if db.execute("select 1 from blobs where sha256 = ?", [sha256]).fetchone():
+        return
+    db.execute("insert into warc_records (sha256, file, offset, length) values (?, ?, ?, ?)",
+               [sha256, file, offset, length])
+    db.execute("insert into blobs (sha256, size, compression, content) values (?, ?, 'warc', null)", [sha256, size])
+
+
 def load(conn, sha256: str) -> bytes:
     """The payload of the WARC record holding `sha256`, checked against it."""
     row = conn.execute("select file, offset, length from warc_records where sha256 = ?", [sha256]).fetchone()

@@ -1,5 +1,6 @@
 """Item pipelines: parse each fetched document, then archive it. One job each."""
 import asyncio
+import hashlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -8,13 +9,15 @@ from datetime import datetime, timezone
 from scrapy import signals
 from scrapy.exceptions import NotConfigured, UsageError
 
-from archive import coverage, flags, revisions, runs, store, warc
+import redis
+
+from archive import coverage, flags, revisions, runs, store, stream, warc
 from archive.db import ArchiveError, open_archive
 from crawler.columns import ColumnItem, record_column
 from crawler.frontier import Frontier, incomplete_reason
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.middlewares import SkipArchivedReports
-from crawler.stats import count, portal_counts
+from crawler.stats import YIELD_COUNTS, count, portal_counts
 from parsers.workers import Limits, ParseFailed, WorkerPool, one_line
 
 logger = logging.getLogger(__name__)
@@ -101,6 +104,8 @@ class ArchivePipeline:
 
     @classmethod
     def from_crawler(cls, crawler):
+        if crawler.settings.get("NIANBAO_REDIS_URL"):
+            raise NotConfigured("a distributed crawl's worker hands its items to StreamPipeline")
         path = crawler.settings.get("NIANBAO_DB")
         if not path:
             raise NotConfigured("NIANBAO_DB is not set")
@@ -109,6 +114,8 @@ class ArchivePipeline:
     @classmethod
     def check_settings(cls, settings) -> None:
         """Refuse an archive path that cannot be opened, before the crawl starts."""
+        if settings.get("NIANBAO_REDIS_URL"):
+            return
         try:
             db = open_archive(settings.get("NIANBAO_DB"))
         except ArchiveError as error:
@@ -262,3 +269,132 @@ class ArchivePipeline:
             self.db.close()
             if self.warc_files:
                 self.warc_files.close()
+
+
+class StreamPipeline:
+    """In a distributed crawl (NIANBAO_REDIS_URL set), in place of ArchivePipeline: the
+    worker never opens the archive. It writes each fetched document's bytes to its own
+    rolling WARC files (NIANBAO_WARC_DIR, archive/warc.py) and publishes each item, the
+    documents' parses with where their bytes are, to the Redis stream that `nianbao
+    ingest`, the archive's one writer, reads (archive/stream.py). Every second, and at
+    the end, it publishes what it counted per portal since (the `crawls` counts) and the
+    report URLs its listings gave (reports no longer listed, archive/revisions.py).
+
+    An item is in the stream before the pipeline returns it, so before the engine counts
+    its request done. WARC writes and publishing run in one thread, in the items' order."""
+
+    def __init__(self, crawler, client: redis.Redis, prefix: str, warc_dir: str):
+        self.crawler = crawler
+        self.client = client
+        self.prefix = prefix
+        self.warc_dir = warc_dir
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="stream")
+        self.published: dict[str, int] = {}  # stats key → the count already published
+        self.serial = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        if not settings.get("NIANBAO_REDIS_URL"):
+            raise NotConfigured("NIANBAO_REDIS_URL is not set: ArchivePipeline writes the archive")
+        return cls(crawler, redis.Redis.from_url(settings.get("NIANBAO_REDIS_URL")),
+                   settings.get("NIANBAO_REDIS_PREFIX") or "nianbao", settings.get("NIANBAO_WARC_DIR"))
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        """Refuse a worker without its WARC directory, its Redis or its run, before the crawl starts."""
+        url = settings.get("NIANBAO_REDIS_URL")
+        if not url:
+            return
+        if not settings.get("NIANBAO_WARC_DIR"):
+            raise UsageError("a distributed crawl's worker needs NIANBAO_WARC_DIR (its raw responses go there)",
+                             print_help=False)
+        key = f"{settings.get('NIANBAO_REDIS_PREFIX') or 'nianbao'}:run"
+        try:
+            seeded = redis.Redis.from_url(url).get(key)
+        except (ValueError, redis.RedisError) as error:
+            raise UsageError(f"cannot reach Redis at {url}: {one_line(error)}", print_help=False) from error
+        if not seeded:
+            raise UsageError(f"no run at {key} in {url}: seed the crawl first (nianbao crawl-seed)",
+                             print_help=False)
+
+    def open_spider(self):
+        self.run_id = self.client.get(f"{self.prefix}:run").decode()
+        self.warc_files = warc.WarcFiles(self.warc_dir, self.crawler.settings.getint("NIANBAO_WARC_MAX_BYTES",
+                                                                                      warc.MAX_BYTES))
+        self.worker = self.warc_files.prefix  # host, process and start time: unique per worker process
+        self.listings = self.crawler.get_spider_middleware(SkipArchivedReports)
+        spider = self.crawler.spider
+        years = f"{spider.years[0]}-{spider.years[-1]}" if spider.years else None
+        self.writer.submit(self._publish, "portals", {"worker": self.worker, "portals": spider.portals,
+                                                      "years": years}).result()
+        self.progress = asyncio.get_event_loop().create_task(self._publish_progress())
+
+    async def process_item(self, item):
+        await asyncio.wrap_future(self.writer.submit(self._hand_on, item))
+        return item
+
+    def _publish(self, kind: str, payload: dict) -> None:
+        stream.publish(self.client, self.prefix, kind, {"run_id": self.run_id, **payload})
+
+    def _hand_on(self, item) -> None:
+        if isinstance(item, ReportItem):
+            self._publish("report", {"portal_id": item.page.portal_id,
+                                     "documents": [self._document(document) for document in item.documents]})
+        elif isinstance(item, SkippedItem):
+            self._publish("skipped", {"portal_id": item.portal_id, "url": item.url, "title": item.title,
+                                      "reason": item.reason})
+        elif isinstance(item, FailureItem):
+            self._publish("failure", {"portal_id": item.portal_id, "url": item.url, "stage": item.stage,
+                                      "error": item.error})
+        elif isinstance(item, ColumnItem):
+            self._publish("column", {"portal_id": item.portal_id, "url": item.url, "found_via": item.found_via,
+                                     "error": item.error})
+
+    def _document(self, document: DocumentItem) -> dict:
+        """A document's event: its bytes written to a WARC record, where it lies, its parse."""
+        sha256 = hashlib.sha256(document.content).hexdigest()
+        file, offset, length = self.warc_files.write(document.url, document.content, sha256, status=document.status,
+                                                     content_type=document.content_type, http=document.http)
+        prepared = document.prepared
+        return {"url": document.url, "portal_id": document.portal_id, "role": document.role,
+                "report_url": document.report_url, "status": document.status,
+                "content_type": document.content_type, "listing_title": document.listing_title,
+                "listing_date": document.listing_date, "sha256": sha256, "size": len(document.content),
+                "warc": {"file": file, "offset": offset, "length": length},
+                "parse": {"parser_version": prepared.parser_version, "result": stream.pack(prepared.result),
+                          "search_text": prepared.search_text, "error": document.parse_error}}
+
+    def _progress(self) -> dict:
+        """The counts since the last call and the report URLs listed since, per portal."""
+        counts: dict[str, dict[str, int]] = {}
+        for key, value in self.crawler.stats.get_stats().items():
+            parts = key.split("/")
+            if len(parts) == 3 and parts[0] == "portal" and parts[2] in YIELD_COUNTS and parts[2] != "reports_new":
+                if value != self.published.get(key, 0):
+                    counts.setdefault(parts[1], {})[parts[2]] = value - self.published.get(key, 0)
+                    self.published[key] = value
+        listed = {}
+        if self.listings is not None:
+            listed = {portal_id: sorted(urls) for portal_id, urls in self.listings.listed.items()}
+            self.listings.listed.clear()
+        return {"counts": counts, "listed": listed}
+
+    async def _publish_progress(self):
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            await asyncio.wrap_future(self.writer.submit(self._publish_changes, self._progress()))
+
+    def _publish_changes(self, progress: dict, closed: bool = False) -> None:
+        if progress["counts"] or progress["listed"] or closed:
+            self.serial += 1
+            self._publish("progress", {"worker": self.worker, "serial": self.serial, "closed": closed, **progress})
+
+    def close_spider(self):
+        """The last progress, saying so: the ingest waits for it to end the run."""
+        self.progress.cancel()
+        try:
+            self.writer.submit(self._publish_changes, self._progress(), True).result()
+        finally:
+            self.writer.shutdown()
+            self.warc_files.close()

@@ -62,9 +62,13 @@ TELNETCONSOLE_ENABLED = False
 # profile, left behind by every killed crawl) stays off unless asked for.
 REMOTE_CONTROL_ENABLED = False
 
+# ArchivePipeline writes the archive; in a distributed crawl (NIANBAO_REDIS_URL) StreamPipeline
+# instead writes raw responses to the worker's WARC files (NIANBAO_WARC_DIR, required) and hands
+# the parsed items to `nianbao ingest` through Redis (archive/stream.py, archive/ingest.py)
 ITEM_PIPELINES = {
     "crawler.pipelines.ParsePipeline": 300,
     "crawler.pipelines.ArchivePipeline": 800,
+    "crawler.pipelines.StreamPipeline": 800,
 }
 # What one document's parse may use (parsers/workers.py): a worker's address space in MB
 # (a worker parsing the largest real reports peaks at ~180 MB, 65 MB of it resident;

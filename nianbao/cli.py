@@ -163,6 +163,34 @@ def cmd_crawl_seed(args) -> int:
     return 0
 
 
+def cmd_ingest(args) -> int:
+    """Write a distributed crawl's stream of parsed items into the archive (archive/ingest.py)."""
+    import logging
+
+    from archive.db import open_archive
+    from archive.ingest import IngestError, connect, ingest, open_ingest
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    db = None
+    try:
+        client = connect(args.redis)
+        db = open_archive(args.db)
+        open_ingest(db, args.warc_dir)
+        ended = ingest(db, client, args.prefix, follow=args.follow, batch=args.batch, drain=args.drain,
+                       progress=not args.quiet)
+    except IngestError as error:
+        raise SystemExit(f"nianbao: {error}")
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if db is not None:
+            db.close()
+    incomplete = [f"run {run_id}: {reason}" for run_id, status, reason in ended if status != "finished"]
+    for line in incomplete:
+        print(f"ingest: incomplete: {line}", file=sys.stderr)
+    return 1 if incomplete else 0
+
+
 def cmd_registry_stats(args) -> int:
     from crawler.registry import DEFAULT_REGISTRY, RegistryError, load_registry, registry_stats
 
@@ -261,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     crawl_seed.add_argument("--level", default="")
     crawl_seed.add_argument("--province", default="")
     crawl_seed.set_defaults(func=cmd_crawl_seed)
+
+    ingest = commands.add_parser("ingest", help="the one writer of a distributed crawl: the Redis stream into the archive")
+    ingest.add_argument("db", metavar="ARCHIVE.db")
+    ingest.add_argument("--redis", required=True, metavar="URL", help="the crawl's Redis (NIANBAO_REDIS_URL)")
+    ingest.add_argument("--prefix", default="nianbao", help="its keys' prefix (NIANBAO_REDIS_PREFIX, default nianbao)")
+    ingest.add_argument("--warc-dir", metavar="DIR", help="the workers' WARC directory (NIANBAO_WARC_DIR), shared "
+                                                          "or synced here; once, then the archive remembers it")
+    ingest.add_argument("--follow", action="store_true", help="after a run's end, wait for the next run")
+    ingest.add_argument("--batch", type=int, default=200, metavar="N", help="stream entries per transaction")
+    ingest.add_argument("--drain", type=float, default=10.0, metavar="SECONDS",
+                        help="after a run's end, how long a worker's last progress is waited for (default 10)")
+    ingest.add_argument("--quiet", action="store_true", help="no progress lines")
+    ingest.set_defaults(func=cmd_ingest)
 
     registry = commands.add_parser("registry", help="the portal registry")
     registry_commands = registry.add_subparsers(dest="registry_command", required=True)

@@ -1,0 +1,170 @@
+"""`nianbao ingest`, the one writer of a distributed crawl's archive: the items a real
+crawl worker's StreamPipeline published to a real Redis stream end up in an archive
+equal to the one a single-process crawl (ArchivePipeline) writes, however the ingest
+is killed and restarted, however often entries are read or published again."""
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+import redis
+
+from archive import store, stream
+from archive.db import open_archive
+from archive.ingest import apply_entries, open_ingest
+from tests.conftest import BIN, REPO, run_crawl, start_redis
+
+PREFIX = "nianbao"
+
+
+def nianbao(*args: str, **kwargs) -> dict:
+    return dict(args=[str(BIN / "nianbao"), *args], cwd=REPO, text=True,
+                env={**os.environ, "PYTHONPATH": str(REPO)}, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def published(crawled, tmp_path_factory):
+    """The events one real worker (`scrapy crawl portals -s NIANBAO_REDIS_URL=…`)
+    published over the registry of the `crawled` archive, and its WARC directory."""
+    folder = tmp_path_factory.mktemp("worker")
+    server, url = start_redis(folder)
+    try:
+        registry = crawled["db"].parent / "registry.csv"
+        seeded = subprocess.run(**nianbao("crawl-seed", "--redis", url, "--registry", str(registry),
+                                          "--run", "distributed"), capture_output=True, timeout=60)
+        assert seeded.returncode == 0, seeded.stderr
+        worker_db = folder / "worker.db"
+        result = run_crawl(registry, worker_db, "-s", f"NIANBAO_REDIS_URL={url}", "-s",
+                           f"NIANBAO_WARC_DIR={folder / 'warc'}", timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert not worker_db.exists()  # a worker never opens the archive
+        events = [stream.decode(fields) for _, fields in redis.Redis.from_url(url).xrange(stream.stream_key(PREFIX))]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert {event["kind"] for event in events} >= {"portals", "report", "failure", "skipped", "progress",
+                                                   "portal_done", "run_end"}
+    return {"events": events, "warc": folder / "warc"}
+
+
+def publish_all(url: str, events: list[dict]) -> redis.Redis:
+    client = redis.Redis.from_url(url)
+    for event in events:
+        stream.publish(client, PREFIX, event["kind"], {key: value for key, value in event.items() if key != "kind"})
+    return client
+
+
+def ingest_command(db, url: str, warc_dir, *extra: str) -> dict:
+    return nianbao("ingest", str(db), "--redis", url, "--warc-dir", str(warc_dir), *extra)
+
+
+def snapshot(path) -> dict:
+    """What the archive holds, without ids and times; duplicates kept (nothing twice)."""
+    conn = sqlite3.connect(path)
+    queries = {
+        "reports": """select r.url, r.portal_id, r.body_id, r.title, r.agency, r.year, r.format, r.published,
+                             r.source_url, r.sha256, r.check_status, r.checks_failed, r.cells_filled, r.error,
+                             r.removed_at is null, t.body
+                      from reports r left join report_texts t on t.report_id = r.id""",
+        "documents": """select url, report_url, portal_id, role, status, content_type, sha256, size, listing_title,
+                               listing_date from documents""",
+        "cells": "select r.url, c.code, c.value, c.unit, c.token from cells c join reports r on r.id = c.report_id",
+        "checks": "select r.url, c.check_id, c.status from checks c join reports r on r.id = c.report_id",
+        "failures": "select portal_id, url, stage, error from failures",
+        "skipped": "select url, portal_id, title, reason from skipped",
+        "crawls": """select portal_id, listings_seen, reports_found, reports_new, reports_unchanged, failed, skipped,
+                            budget_hits from crawls""",
+        "run_portals": "select portal_id, status from run_portals",
+        "runs": "select status, reason from runs",
+        "revisions": "select url, version, sha256 from revisions",
+        "search": "select rowid from reports_fts where reports_fts match '复议'",
+    }
+    found = {name: sorted(conn.execute(sql).fetchall(), key=repr) for name, sql in queries.items()}
+    conn.close()
+    return found
+
+
+@pytest.fixture(scope="module")
+def reference(crawled):
+    return snapshot(crawled["db"])
+
+
+def check_equal(path, reference: dict) -> None:
+    found = snapshot(path)
+    for name in reference:
+        assert found[name] == reference[name], name
+    assert reference["reports"] and reference["cells"] and reference["failures"]
+
+
+def test_ingest_writes_the_archive_a_single_process_crawl_writes(published, reference, redis_url, tmp_path):
+    client = publish_all(redis_url, published["events"])
+    db = tmp_path / "archive.db"
+    result = subprocess.run(**ingest_command(db, redis_url, published["warc"]), capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ended: finished" in result.stderr
+    check_equal(db, reference)
+    archive = open_archive(db)
+    for sha256, compression in archive.execute("select d.sha256, b.compression from documents d "
+                                               "join blobs b on b.sha256 = d.sha256"):
+        assert compression == "warc"
+        assert store.hashlib.sha256(store.load_blob(archive, sha256)).hexdigest() == sha256
+    archive.close()
+    assert client.xlen(stream.stream_key(PREFIX)) == 0  # acknowledged entries are trimmed
+    assert client.hlen(f"{PREFIX}:archived") == len(reference["reports"])
+
+
+def test_ingest_killed_mid_stream_and_restarted_writes_nothing_twice(published, reference, redis_url, tmp_path):
+    client = publish_all(redis_url, published["events"])
+    total = len(published["events"])
+    db = tmp_path / "archive.db"
+    process = subprocess.Popen(**ingest_command(db, redis_url, published["warc"], "--batch", "1"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    key = stream.stream_key(PREFIX)
+    deadline = time.monotonic() + 60
+    while client.xlen(key) > total - 3 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert 0 < client.xlen(key) < total, "not killed mid-stream"
+    result = subprocess.run(**ingest_command(db, redis_url, published["warc"]), capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_equal(db, reference)
+
+
+def test_entries_read_again_or_published_twice_write_nothing_twice(published, reference, redis_url, tmp_path):
+    """An ingest killed between its commit and its XACK reads its entries again; a
+    portal walked again after its lease expired publishes its items again."""
+    events = published["events"]
+    client = publish_all(redis_url, events)
+    db = tmp_path / "archive.db"
+    archive = open_archive(db)
+    open_ingest(archive, str(published["warc"]))
+    stream.ensure_group(client, PREFIX)
+    delivered = stream.read(client, PREFIX, len(events), 100)
+    apply_entries(archive, [(entry_id, event) for entry_id, event in delivered if event["kind"] != "run_end"])
+    archive.close()  # committed, never acknowledged
+    publish_all(redis_url, [event for event in events if event["kind"] not in ("portal_done", "run_end")])
+    publish_all(redis_url, [{"kind": "run_end", "run_id": events[0]["run_id"]}])
+    result = subprocess.run(**ingest_command(db, redis_url, published["warc"]), capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    check_equal(db, reference)
+
+
+def test_a_lost_event_leaves_the_run_incomplete_and_its_portal_not_done(published, redis_url, tmp_path):
+    events = published["events"]
+    lost_portal = next(event["portal_id"] for event in events if event["kind"] == "portal_done")
+    at = next(i for i, event in enumerate(events) if event["kind"] == "portal_done")
+    lost = {"kind": "lost", "run_id": events[0]["run_id"], "portal_id": lost_portal, "reason": "callback errors"}
+    publish_all(redis_url, [*events[:at], lost, *events[at:]])
+    db = tmp_path / "archive.db"
+    result = subprocess.run(**ingest_command(db, redis_url, published["warc"]), capture_output=True, timeout=120)
+    assert result.returncode == 1
+    assert "ingest: incomplete: run distributed: callback errors" in result.stderr
+    conn = sqlite3.connect(db)
+    assert conn.execute("select status, reason from runs").fetchall() == [("incomplete", "callback errors")]
+    statuses = dict(conn.execute("select portal_id, status from run_portals"))
+    assert statuses.pop(lost_portal) == "pending"
+    assert set(statuses.values()) == {"done"}
+    conn.close()
