@@ -61,6 +61,12 @@ def cell_text(td) -> str:
     return "".join(lines)
 
 
+def has_figures(grid: list[list[str | None]]) -> bool:
+    """True when a cell holds a figure: a number, or `无` or a dash standing for one (a table whose
+    every cell says 无 is a table of figures; a layout table holds none)."""
+    return any(cell and any(kind == "V" for kind, _ in cell_items(cell)) for row in grid for cell in row)
+
+
 def items(grids: list[list[list[str | None]]]):
     """Item stream of grids: every real cell once, row by row, an empty cell as E; each figure
     an Item placed at (table, row, column) of its grid."""

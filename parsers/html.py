@@ -132,7 +132,7 @@ def read(text: str) -> dict:
         except limits.LimitExceeded as exc:
             notes.append(f"{exc}: the tables past it read from the text only, not as grids")
             break
-    grids = [g for g in grids if any(c and re.search(r"\d", c) for row in g for c in row)]
+    grids = [g for g in grids if grid.has_figures(g)]
     body = None
     if is_page:
         try:

@@ -13,7 +13,7 @@ from parsers.align import MIN_WORDS, align, words
 from parsers.tables import joins
 from variants import (PAGE_BREAKS, PAGE_MARKS, base_texts, collapse_repeats, fused_cells, gold_reports, html_pages,
                       line_per_cell, mutate_label, number_tokens, one_row_other, page_break, reorder_appeals,
-                      reorder_requests, sample_pages, short_active, split_number)
+                      reorder_requests, sample_pages, short_active, split_number, zeros_as_wu)
 
 
 @lru_cache(maxsize=1)
@@ -138,6 +138,18 @@ def test_one_row_other_in_a_page_table():
         assert any("requests.other.no_correction" in n for n in out["notes"])
     if not made:
         pytest.skip("no 2021 report")
+
+
+def test_zeros_written_wu_in_html_pages():
+    """Tables that write every 0 as 无 (no digit in a whole table) are read as tables, 无 as 0."""
+    made = 0
+    for name, page, gold in html_pages(list(_reports())):
+        bent = zeros_as_wu(page)
+        if bent:
+            made += 1
+            assert_reads(parse(bent, name="v.html"), gold["cells"], parse(page, name="p.html")["cells"], what=name)
+    if not made:
+        pytest.skip("no HTML page with a 0")
 
 
 def test_figures_split_across_lines_in_table_three():

@@ -283,10 +283,19 @@ def html_pages(reports: list[dict]) -> list[tuple[str, str, dict]]:
     return out
 
 
+def zeros_as_wu(page: str) -> str | None:
+    """A page whose tables write every 0 as `无` (FORMATS.md: 无 is 0): a table of 无 is still a table."""
+    new = re.sub(r"(<t[dh][^>]*>(?:\s*<[^>]+>)*\s*)0(\s*(?:<[^>]+>\s*)*</t[dh]>)", r"\1无\2", page)
+    return new if new != page else None
+
+
 def html_variants(pages: list[tuple[str, str, dict]], kinds=("drop", "space"), at: float = 0.5):
-    """Label typos in the HTML pages themselves (read through their real tables)."""
+    """Label typos in the HTML pages themselves (read through their real tables), and every 0 written 无."""
     out = []
     for name, page, gold in pages:
+        wu = zeros_as_wu(page)
+        if wu:
+            out.append((f"{name}|html-无", wu, gold["cells"]))
         for r in formats.rows(gold["format"], "requests"):
             for kind in kinds:
                 t = mutate_label(page, gold["format"], r["row"], kind, at)
