@@ -11,7 +11,7 @@ import sqlite_utils
 
 from archive import forms, search
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class ArchiveError(Exception):
@@ -98,7 +98,8 @@ TABLES = {
     # the largest tables: WITHOUT ROWID, so their primary key is the table, not a copy of it
     "cells": (
         # provenance of the figure (parse `provenance`): the token as printed, its row label and
-        # column header as printed, PDF page, where in the document (body:N, plain:N, grid:T/R/C), how read
+        # column header as printed, PDF page, where in the document (body:N, plain:N, grid:T/R/C), how read;
+        # a printed label equal to the form's (cell_codes) is null: the view cell_provenance has it whole
         {"report_id": int, "code": str, "value": "ANY", "unit": str, "token": str, "row_label": str,
          "column_label": str, "page": int, "locator": str, "read_by": str},
         {"pk": ("report_id", "code"), "without_rowid": True,
@@ -251,7 +252,6 @@ INDEXES = [
     ("bodies", ["province"], False),
     ("cells", ["code"], False),
     ("cell_codes", ["table_name"], False),
-    ("checks", ["status"], False),
     ("checks", ["check_id"], False),
     ("active_table", ["row_code"], False),
     ("active_table", ["year"], False),
@@ -283,7 +283,20 @@ INDEXES = [
     ("flags", ["other_report_id"], False),
 ]
 
+# partial indexes (sqlite-utils' create_index has no WHERE): the failed checks, not the passed
+# ones that are most of the table
+PARTIAL_INDEXES = {
+    "idx_checks_failed": "create index if not exists idx_checks_failed on checks (check_id) where status = 'fail'",
+}
+
 VIEWS = {
+    # cells with their printed labels whole: cells keeps a label only where it differs from the form's
+    "cell_provenance": """
+        select c.report_id, c.code, c.value, c.unit, c.token,
+               case when c.token is not null then coalesce(c.row_label, k.row_label) end as row_label,
+               case when c.token is not null then coalesce(c.column_label, k.column_label) end as column_label,
+               c.page, c.locator, c.read_by
+        from cells c left join cell_codes k on k.code = c.code""",
     # Across years, for the same body: carried in (year N) = carried forward (year N-1).
     "panel_checks": """
         select cur.body_id, cur.id as report_id, cur.year, prev.id as previous_report_id,
@@ -343,12 +356,16 @@ def create_schema(db: sqlite_utils.Database) -> None:
                     db[name].add_column(column, kind)
     for table, columns, unique in INDEXES:
         db[table].create_index(columns, unique=unique, if_not_exists=True)
+    for sql in PARTIAL_INDEXES.values():
+        db.execute(sql)
     db.execute(search.CREATE)
     if 0 < version < 3:  # schema 2 indexed single characters; 3 indexes character pairs
         search.rebuild(db)
     for name, sql in VIEWS.items():
         db.create_view(name, sql, replace=True)
     db["cell_codes"].upsert_all(forms.cell_codes(), pk="code")
+    if 0 < version < 4:
+        _form_labels_apart(db)
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
@@ -361,3 +378,15 @@ def _move_report_texts(db: sqlite_utils.Database) -> None:
         db.execute("insert or replace into report_texts (report_id, body) "
                    "select id, body from reports where body is not null")
         db.execute("alter table reports drop column body")
+
+
+def _form_labels_apart(db: sqlite_utils.Database) -> None:
+    """Schema 3 → 4: a cell's printed label equal to the form's becomes null (see
+    store.cell_provenance), and the index of every check's status gives way to one of the
+    failed checks."""
+    with db.conn:
+        db.execute("drop index if exists idx_checks_status")
+        for label in ("row_label", "column_label"):
+            db.execute(f"update cells set {label} = null where {label} = "
+                       f"(select k.{label} from cell_codes k where k.code = cells.code)")
+

@@ -175,6 +175,18 @@ def _best_parse(rows: list[tuple[int, str, str, dict]]) -> tuple[int, str, str, 
 
 # the cells columns saying where each figure came from (parse `provenance`, see parsers/__init__.py)
 PROVENANCE_COLUMNS = ("token", "row_label", "column_label", "page", "locator", "read_by")
+# the printed labels are kept only where they differ from the form's own (cell_codes): most
+# figures sit under the form's labels, and repeating them on every cell cost ~15% of `cells`
+FORM_LABELS = {row["code"]: {"row_label": row["row_label"], "column_label": row["column_label"]}
+               for row in forms.cell_codes()}
+
+
+def cell_provenance(code: str, provenance: dict) -> dict:
+    """The provenance columns of one cell: a printed label equal to the form's is null
+    (the view `cell_provenance` shows it whole)."""
+    form = FORM_LABELS.get(code, {})
+    return {key: None if key in form and provenance.get(key) == form[key] else provenance.get(key)
+            for key in PROVENANCE_COLUMNS}
 
 
 def derive_report(db: sqlite_utils.Database, report_url: str,
@@ -250,13 +262,14 @@ def derive_report(db: sqlite_utils.Database, report_url: str,
     provenance = result.get("provenance") or {}
     insert_rows(db, "cells", [
         {"report_id": report_id, "code": code, "value": value, "unit": units.get(code),
-         **{key: provenance.get(code, {}).get(key) for key in PROVENANCE_COLUMNS}}
-        for code, value in result.get("cells", {}).items()
+         **cell_provenance(code, provenance.get(code, {}))}
+        # in key order: a report's rows are appended to the table's pages, not split into them
+        for code, value in sorted(result.get("cells", {}).items())
     ])
     insert_rows(db, "checks", [
         {"report_id": report_id, "check_id": check["id"], "status": check["status"],
          "expected": check.get("expected"), "actual": check.get("actual")}
-        for check in checks
+        for check in sorted(checks, key=lambda check: check["id"])
     ])
     shaped = forms.form_rows(report_id, report["year"], report["format"], result.get("cells", {}), units)
     for table, table_rows in shaped.items():

@@ -1,17 +1,29 @@
-"""Archive at scale: an archive of 100,000 reports synthesised from a real crawl of the
-sample portals, its size, reparse throughput, and the time of the reports page with two
-facets and a Chinese full-text query through a real Datasette over HTTP (target p95 < 500 ms).
+"""Archive at scale: an archive of 100,000, 300,000 and 1,000,000 reports synthesised from a
+real crawl of the sample portals, with the raw bytes in WARC: the served file's size (and
+where its bytes are, from `dbstat`), reparse throughput, and the time of the reports page
+with two facets and a Chinese full-text query through a real Datasette over HTTP (target
+p95 < 500 ms), printed as a curve over the sizes.
 
-    .venv/bin/python benchmarks/archive.py [--reports 100000] [--sample 300] [--requests 40] [--optimize] [--keep DIR]
+    .venv/bin/python benchmarks/archive.py [--reports 100000,300000,1000000] [--base 20000]
+        [--full-up-to 300000] [--sample 100] [--requests 40] [--optimize] [--keep DIR]
 
-Synthesis goes through the archive's own code: each synthetic report is a document (reusing
-the crawled raw bytes, so no new blob) with a parse derived from a real parse — another body
-(12,500 bodies of 1,250 portals across 31 provinces and 5 levels), another year (2017–2024,
-with the table format of that year) and its figures multiplied by a whole number (so the
-report's arithmetic still holds) — and `store.derive_report` builds everything from it.
+How the synthetic archive is made: the crawl's raw bytes move to WARC (warc.migrate, as
+`nianbao migrate --warc-dir` does). Then `--base` reports go through the archive's own
+code: each is a document (reusing the crawled raw bytes, so no new record) with a parse
+derived from a real parse — another body (10 agencies of each of ~250 portals across 31
+provinces and 5 levels), another year (2017–2024, with the table format of that year) and
+its figures multiplied by a whole number (so the report's arithmetic still holds) — and
+`store.derive_report` builds everything from it (~85 reports/s). The rest is multiplied in
+SQL (INSERT … SELECT): each copy of the base re-keys reports, documents and bodies (new
+ids, URLs, portals "bench-N" with the base portal's level and province; same years, text
+and figures) and copies every row of `report_texts`, `parses`, `cells`, `checks` and the
+form tables; its search index rows are the base reports' segmented texts. Steps above
+`--full-up-to` (disk and time: ~50 KB a report) copy only what the reports page reads
+(`reports`, `bodies`, `portals`, the search index) and say so; their size is then
+extrapolated from the last full step.
 Reparse throughput is measured with reparse's own loop (worker processes) on a random
-sample of the synthetic reports, since a full reparse of 100,000 reports takes long.
-The load average is printed beside each figure: other work on the machine skews them.
+sample of the base reports, since a full reparse of 100,000 reports takes long. The load
+average is printed beside each figure: other work on the machine skews them.
 """
 import argparse
 import os
@@ -19,6 +31,7 @@ import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,11 +43,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from archive import search, store  # noqa: E402
+from archive import search, store, warc  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.reparse import reparse_documents  # noqa: E402
-from archive_fixtures import start_datasette, stop  # noqa: E402
-from conftest import crawl_sample_portals  # noqa: E402
+from conftest import crawl_sample_portals, free_port  # noqa: E402
 
 PROVINCES = ["北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
              "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "广西壮族自治区",
@@ -99,84 +111,249 @@ def synthesise(db, count: int, rng: random.Random) -> None:
                     print(f"  {made:,} reports ({made / (time.perf_counter() - started):,.0f}/s)", flush=True)
 
 
-def reparse_sample(db, size: int, rng: random.Random) -> float:
+# tables copied per report by multiply(): (table, its report key); documents and parses apart
+PER_REPORT = [("report_texts", "report_id"), ("cells", "report_id"), ("checks", "report_id"),
+              ("active_table", "report_id"), ("requests_table", "report_id"), ("appeals_table", "report_id")]
+PAGE_TABLES = {"reports", "bodies", "portals", search.FTS_TABLE}  # what the reports page reads
+
+
+def columns(db, table: str) -> list[str]:
+    return [row[1] for row in db.execute(f"pragma table_info([{table}])")]
+
+
+def multiply(db, target: int, base: tuple[int, int], full: bool) -> None:
+    """Copy the base reports (ids base[0]..base[1]) until the archive holds `target`
+    synthetic reports; `full` False copies only PAGE_TABLES."""
+    first, last = base
+    portals = -(-(last - first + 1) // (len(YEARS) * BODIES_PER_PORTAL))  # the base's, as synthesise made them
+    have = db.execute("select count(*) from reports where portal_id like 'bench-%'").fetchone()[0]
+    db.execute("pragma foreign_keys = off")  # the copies' keys are those of rows already checked
+    while have < target:
+        copy = have // (last - first + 1)
+        count = min(last - first + 1, target - have)
+        offset = db.execute("select max(id) from reports").fetchone()[0] + 1 - first
+        doc_offset = db.execute("select max(id) from documents").fetchone()[0] + 1
+        portal = f"'bench-' || (cast(substr({{0}}, 7) as integer) + {copy * portals})"
+        url = f"replace({{0}}, 'bench.invalid/', 'bench.invalid/c{copy}/')"
+        ids = f"between {first} and {first + count - 1}"
+        with db.conn:
+            db.execute(f"insert or ignore into portals (id, name, level, province, division_code) "
+                       f"select {portal.format('id')}, name || '·{copy}', level, province, division_code "
+                       f"from portals where id like 'bench-%' and cast(substr(id, 7) as integer) < {portals}")
+            db.execute(f"insert or ignore into bodies select {portal.format('portal_id')} || substr(body_id, "
+                       f"instr(body_id, ':')), {portal.format('portal_id')}, name, level, province, division_code, "
+                       f"first_year, last_year, reports from bodies where body_id in "
+                       f"(select body_id from reports where id {ids})")
+            # documents: the base report's, renumbered from doc_offset in their order
+            db.execute("create temp table if not exists doc_map (old integer primary key, new integer)")
+            db.execute("delete from doc_map")
+            db.execute(f"insert into doc_map select d.id, {doc_offset} + row_number() over (order by d.id) - 1 "
+                       f"from documents d join reports r on d.report_url = r.url where r.id {ids}")
+            if full:
+                cols = [c for c in columns(db, "documents") if c not in ("id", "url", "report_url", "portal_id")]
+                db.execute(f"insert into documents (id, url, report_url, portal_id, {', '.join(cols)}) "
+                           f"select m.new, {url.format('url')}, {url.format('report_url')}, "
+                           f"{portal.format('portal_id')}, {', '.join(cols)} "
+                           f"from doc_map m join documents d on d.id = m.old")
+                db.execute("insert into parses select m.new, parser_version, result "
+                           "from doc_map m join parses p on p.document_id = m.old")
+            cols = [c for c in columns(db, "reports")
+                    if c not in ("id", "url", "portal_id", "body_id", "document_id")]
+            db.execute(f"insert into reports (id, url, portal_id, body_id, document_id, {', '.join(cols)}) "
+                       f"select id + {offset}, {url.format('url')}, {portal.format('portal_id')}, "
+                       f"{portal.format('portal_id')} || substr(body_id, instr(body_id, ':')), "
+                       f"{'(select new from doc_map where old = document_id)' if full else 'document_id'}, "
+                       f"{', '.join(cols)} "
+                       f"from reports where id {ids}")
+            if full:
+                for table, key in PER_REPORT:
+                    cols = [c for c in columns(db, table) if c != key]
+                    db.execute(f"insert into [{table}] ({key}, {', '.join(cols)}) "
+                               f"select {key} + {offset}, {', '.join(cols)} from [{table}] where {key} {ids}")
+            # the search index: the base reports' texts, segmented once per chunk of them
+            for chunk in range(first, first + count, 2000):
+                rows = db.execute("select r.id, r.title, t.body from reports r left join report_texts t "
+                                  "on t.report_id = r.id where r.id between ? and ?",
+                                  [chunk, min(chunk + 1999, first + count - 1)]).fetchall()
+                db.conn.executemany(
+                    f"insert into {search.FTS_TABLE}(rowid, title, body) values (?, ?, ?)",
+                    ((report_id + offset, search.segment(title), search.segment(body))
+                     for report_id, title, body in rows))
+        have += count
+        print(f"  {have:,} reports ({load()})", flush=True)
+    db.execute("pragma foreign_keys = on")
+
+
+def breakdown(path: Path) -> list[tuple[str, int]]:
+    """Bytes per table, its indexes included (dbstat), largest first; the search index's
+    shadow tables as one."""
+    conn = sqlite3.connect(path)
+    owner = {name: table for name, table in conn.execute("select name, tbl_name from sqlite_master")}
+    sizes: dict[str, int] = {}
+    for name, size in conn.execute("select name, sum(pgsize) from dbstat group by name"):
+        table = owner.get(name, name)
+        table = search.FTS_TABLE if table.startswith(search.FTS_TABLE) else table
+        sizes[table] = sizes.get(table, 0) + size
+    conn.close()
+    return sorted(sizes.items(), key=lambda item: -item[1])
+
+
+def reparse_sample(db, size: int, rng: random.Random) -> tuple[float, float]:
     """Reports/s of `nianbao reparse`'s own loop (archive.reparse.reparse_documents: parse
     the archived bytes in one worker process per core, write parses and derive in this
-    one) on a random sample of the synthetic reports' documents."""
+    one) on a random sample of the synthetic reports' documents: as measured, and once the
+    workers run (less the time of a 2-report reparse, mostly starting the workers, which a
+    full reparse pays once)."""
     urls = [row[0] for row in db.execute("select url from reports where portal_id like 'bench-%'")]
-    sample = sorted(rng.sample(urls, min(size, len(urls))))
-    documents = [db.execute("select id, url, content_type, sha256, report_url from documents "
-                            "where report_url = ? and role in ('page', 'attachment') order by id", [url]).fetchall()
-                 for url in sample]
-    started = time.perf_counter()
-    reparse_documents(db, [row for rows in documents for row in rows], progress=False)
-    return len(sample) / (time.perf_counter() - started)
+    sample = sorted(rng.sample(urls, min(size + 2, len(urls))))
+
+    def seconds(urls: list[str]) -> float:
+        documents = [db.execute("select id, url, content_type, sha256, report_url from documents "
+                                "where report_url = ? and role in ('page', 'attachment') order by id",
+                                [url]).fetchall() for url in urls]
+        started = time.perf_counter()
+        reparse_documents(db, [row for rows in documents for row in rows], progress=False)
+        return time.perf_counter() - started
+
+    start = seconds(sample[:2])
+    whole = seconds(sample[2:])
+    return size / whole, size / max(whole - start, 1e-9)
 
 
 def load() -> str:
     return "load avg %.2f %.2f %.2f" % os.getloadavg()
 
 
-def page_times(path: Path, requests: int) -> list[float]:
-    process, base = start_datasette(path)
-    url = (f"{base}/{path.stem}/reports?_search={urllib.parse.quote('复议')}"
-           "&_facet=year&_facet=province")
-    times = []
+def serve(path: Path):
+    """`nianbao serve` on a free port (a large archive may take a while to start)."""
+    port = free_port()
+    process = subprocess.Popen([str(REPO / ".venv" / "bin" / "nianbao"), "serve", str(path), "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(1200):
+        try:
+            urllib.request.urlopen(base + "/-/versions.json", timeout=5)
+            return process, base
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("datasette did not start")
+
+
+def page_times(path: Path, requests: int, terms: list[str]) -> dict[str, list[float]]:
+    """Seconds per reports page with ?_search=<term> and the facets year and province (and the
+    default ones of metadata.json), the terms in turn; the first request of each warms caches."""
+    process, base = serve(path)
+    times: dict[str, list[float]] = {term: [] for term in terms}
     try:
-        for attempt in range(requests + 3):
+        for attempt in range(requests + len(terms)):
+            term = terms[attempt % len(terms)]
+            url = (f"{base}/{path.stem}/reports?_search={urllib.parse.quote(term)}&_facet=year&_facet=province")
             started = time.perf_counter()
-            with urllib.request.urlopen(url, timeout=60) as response:
+            with urllib.request.urlopen(url, timeout=120) as response:
                 html = response.read().decode()
-            if attempt >= 3:  # the first requests warm the caches
-                times.append(time.perf_counter() - started)
-        assert "facet-info" in html and "rows where search matches" in html, "unexpected page"
+            if attempt >= len(terms):
+                times[term].append(time.perf_counter() - started)
+            assert "facet-info" in html and "rows where search matches" in html, "unexpected page"
     finally:
-        stop(process)
+        process.terminate()
+        process.wait(timeout=30)
     return times
+
+
+def percentiles(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[max(0, -(-len(times) * 95 // 100) - 1)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reports", type=int, default=100_000)
-    parser.add_argument("--sample", type=int, default=300, help="reports reparsed to measure throughput")
+    parser.add_argument("--reports", default="100000,300000,1000000", help="sizes measured, in turn")
+    parser.add_argument("--base", type=int, default=20_000, help="reports synthesised through derive_report")
+    parser.add_argument("--full-up-to", type=int, default=300_000,
+                        help="larger steps copy only the tables the reports page reads")
+    parser.add_argument("--sample", type=int, default=100, help="reports reparsed to measure throughput")
     parser.add_argument("--optimize", action="store_true",
                         help="merge the search index (as `nianbao reparse` does at its end) before serving")
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--terms", default="复议,诉讼,不予公开,依申请", help="search terms, in turn")
     parser.add_argument("--keep", type=Path, help="leave the archive in this folder")
     args = parser.parse_args()
+    steps = sorted(int(step) for step in args.reports.split(","))
+    terms = args.terms.split(",")
     rng = random.Random(2019)
-    folder = Path(tempfile.mkdtemp(prefix="nianbao-bench-"))
+    folder = Path(tempfile.mkdtemp(prefix="nianbao-bench-", dir=args.keep))
+    curve = []
     try:
         crawled = crawl_sample_portals(folder)
         path = folder / "bench.db"
         with sqlite3.connect(path) as target:
             sqlite3.connect(crawled).backup(target)
         db = open_archive(path)
-        print(f"synthesising {args.reports:,} reports from {db['reports'].count} crawled ones …", flush=True)
+        warc.migrate(db, folder / "warc")
+        warc_bytes = sum(file.stat().st_size for file in (folder / "warc").glob("*.warc.gz"))
+        print(f"raw bytes in WARC: {warc_bytes / 2**20:,.1f} MiB ({db['blobs'].count} records; the synthetic "
+              "reports reuse them)")
+        base = min(args.base, steps[0])
+        print(f"synthesising {base:,} reports from {db['reports'].count} crawled ones …", flush=True)
         started = time.perf_counter()
-        synthesise(db, args.reports, rng)
+        synthesise(db, base, rng)
         built = time.perf_counter() - started
-        print(f"built in {built:,.0f} s ({args.reports / built:,.0f} reports/s through derive_report; {load()})")
-        rate = reparse_sample(db, args.sample, rng)
-        if args.optimize:
-            search.optimize(db)
-        db.execute("pragma wal_checkpoint(truncate)")
-        db.execute("analyze")
-        db.conn.close()
-        reports = sqlite3.connect(path).execute("select count(*) from reports").fetchone()[0]
-        print(f"archive: {reports:,} reports, {path.stat().st_size / 2**20:,.0f} MiB")
+        print(f"base built in {built:,.0f} s ({base / built:,.0f} reports/s through derive_report; {load()})")
+        first, last = db.execute("select min(id), max(id) from reports where portal_id like 'bench-%'").fetchone()
+        rate, running = reparse_sample(db, args.sample, rng)
         print(f"reparse: {rate:,.1f} reports/s ({os.cpu_count()} parse workers + derive, on a sample of "
-              f"{args.sample} reports; a full reparse of {reports:,} would take ~{reports / rate / 60:,.0f} min; "
-              f"{load()})")
-        times = sorted(page_times(path, args.requests))
-        p50, p95 = statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
-        print(f"reports page, ?_search=复议 + 2 facets (+ the default facets), {len(times)} requests: "
-              f"p50 {p50 * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms (target p95 < 500 ms; {load()})")
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(path), args.keep / path.name)
+              f"{args.sample} reports), {running:,.1f} reports/s once the workers run (less a 2-report "
+              f"reparse's time); a full reparse of 100,000 would take ~{100_000 / running / 60:,.0f} min ({load()})")
+        per_report = None
+        for step in steps:
+            full = step <= args.full_up_to
+            free = shutil.disk_usage(folder).free
+            if per_report and full and (step - db["reports"].count) * per_report * 1.3 > free - (10 << 30):
+                full = False
+            started = time.perf_counter()
+            multiply(db, step, (first, last), full)
+            if args.optimize:
+                search.optimize(db)
+            with db.conn:
+                db.execute("pragma analysis_limit = 1000")
+                db.execute("analyze")
+            db.execute("pragma wal_checkpoint(truncate)")
+            reports = db["reports"].count
+            print(f"{reports:,} reports: multiplied in {time.perf_counter() - started:,.0f} s"
+                  f"{'' if full else ' (only the tables the reports page reads)'} ({load()})", flush=True)
+            sizes = breakdown(path)
+            total = path.stat().st_size
+            if full:
+                per_report = total / reports
+                shares = {table: size / reports for table, size in sizes}
+            else:
+                total = sum(size for table, size in sizes if table in PAGE_TABLES) + reports * sum(
+                    share for table, share in shares.items() if table not in PAGE_TABLES)
+            print(f"  size: {total / 2**20:,.0f} MiB{'' if full else ' (extrapolated)'}, "
+                  f"{total / reports * 100_000 / 2**30:,.2f} GiB per 100,000 reports "
+                  f"(target ≤ 1.1; WARC {warc_bytes / 2**20:,.1f} MiB apart)")
+            print("  per table (with its indexes), bytes per report: " + ", ".join(
+                f"{table} {size / reports:,.0f}" for table, size in sizes[:12] if size / reports >= 10))
+            times = page_times(path, args.requests, terms)
+            p50, p95 = percentiles([t for ts in times.values() for t in ts])
+            print(f"  reports page, ?_search=<{'|'.join(terms)}> + 2 facets (+ the default facets), "
+                  f"{sum(map(len, times.values()))} requests: p50 {p50 * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms "
+                  f"(target p95 < 500 ms; {load()}); p95 per term: " + ", ".join(
+                      f"{term} {percentiles(ts)[1] * 1000:,.0f}" for term, ts in times.items()), flush=True)
+            curve.append((reports, total, full, p50, p95, load()))
+        print("\ncurve: reports, MiB, GiB per 100k, page p50 / p95 ms, load")
+        for reports, total, full, p50, p95, when in curve:
+            print(f"  {reports:>9,}  {total / 2**20:>9,.0f}{'' if full else '*'}  {total / reports * 1e5 / 2**30:5.2f}"
+                  f"  {p50 * 1000:5,.0f} / {p95 * 1000:5,.0f}  {when}")
+        if not all(full for _, _, full, *_ in curve):
+            print("  * extrapolated: only the tables the reports page reads were copied at this size")
+        db.conn.close()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

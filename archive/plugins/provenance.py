@@ -1,8 +1,9 @@
 """Datasette plugin (loaded with --plugins-dir): a figure at its place in the archived copy.
 
 /-/provenance/<report_id>/<code> shows the archived document the report's figure was read
-from, at the place the parse recorded (`cells.locator`): the text around a `body:N` /
-`plain:N` offset, or the table of a `grid:T/R/C` slot, with the printed token marked
+from, at the place the parse recorded (`cells.locator`; the printed labels whole, from the view
+`cell_provenance`): the text around a `body:N` / `plain:N` offset, or the table of a
+`grid:T/R/C` slot, with the printed token marked
 (`<mark id="cell">`, the page's own anchor, so the link `…#cell` scrolls to it). The portal's
 markup is never rendered here: the text and the grid are read again from the archived bytes
 by the parser and escaped. Links to the raw archived copy follow: `#page=N` for a PDF, a
@@ -25,7 +26,7 @@ def _figure(conn, report_id: str, code: str):
     found = conn.execute(
         """select c.value, c.token, c.row_label, c.column_label, c.page, c.locator, c.read_by,
                   r.sha256, r.title, d.url, d.content_type, t.body, b.content, b.compression
-           from cells c join reports r on r.id = c.report_id
+           from cell_provenance c join reports r on r.id = c.report_id
            left join documents d on d.id = r.document_id
            left join report_texts t on t.report_id = r.id
            left join blobs b on b.sha256 = r.sha256
