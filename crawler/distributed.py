@@ -79,16 +79,16 @@ def event_json(kind: str, **payload) -> str:
     return json.dumps({"kind": kind, **payload}, ensure_ascii=False, separators=(",", ":"))
 
 
-def seed(client: redis.Redis, prefix: str, run_id: str, portal_ids: list[str]) -> str:
+def seed(client: redis.Redis, prefix: str, run_id: str, portal_ids: list[str]) -> tuple[str, bool]:
     """Queue the portals of a new run once: the run id and the queue are set in one
     transaction, and only if the prefix holds no run yet. Returns the prefix's run id
-    (the existing one when it was seeded before, and nothing is queued again)."""
+    and whether this call queued it (not when it was seeded before)."""
     keys = Keys(prefix)
     with client.pipeline() as pipe:
         pipe.watch(keys.run)
         existing = pipe.get(keys.run)
         if existing:
-            return existing.decode()
+            return existing.decode(), False
         pipe.multi()
         pipe.set(keys.run, run_id)
         for start in range(0, len(portal_ids), 1000):
@@ -96,8 +96,8 @@ def seed(client: redis.Redis, prefix: str, run_id: str, portal_ids: list[str]) -
         try:
             pipe.execute()
         except redis.WatchError:  # seeded meanwhile by another crawl-seed
-            return client.get(keys.run).decode()
-    return run_id
+            return client.get(keys.run).decode(), False
+    return run_id, True
 
 
 # Each step reads the clock of Redis, the one clock all workers share.
@@ -134,9 +134,10 @@ if ARGV[4] ~= '' and redis.call('SADD', KEYS[4], ARGV[2]) == 1 then
   redis.call('XADD', KEYS[6], '*', 'event', ARGV[4]) done = 1
 end
 """ + END + "return done"
-# ARGV: worker, lease ms, portals…; the portals no longer held by this worker come back
+# ARGV: worker, lease ms, portals…; answers the leases reaped, then the portals no
+# longer held by this worker
 RENEW = NOW + REAP + """
-local lost = {}
+local lost = {#expired}
 for i = 3, #ARGV do
   if redis.call('HGET', KEYS[3], ARGV[i]) == ARGV[1] then
     redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[2]), ARGV[i])
@@ -194,7 +195,9 @@ class PortalLeases:
 
     def renew(self, portal_ids) -> list[str]:
         """Extend these leases; returns those that are no longer this worker's."""
-        lost = self._renew(self.order, [self.worker, self.lease_ms, *portal_ids])
+        reaped, *lost = self._renew(self.order, [self.worker, self.lease_ms, *portal_ids])
+        if reaped:
+            logger.info("%d expired portal leases put back in the queue", reaped)
         return [portal.decode() for portal in lost]
 
     def release(self, portal_ids) -> int:

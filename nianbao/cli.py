@@ -153,11 +153,11 @@ def cmd_crawl_seed(args) -> int:
         raise SystemExit(f"nianbao: {error}")
     run_id = args.run or new_run_id()
     try:
-        seeded = seed(connect(args.redis), args.prefix, run_id, [portal["id"] for portal in portals])
+        run_id, queued = seed(connect(args.redis), args.prefix, run_id, [portal["id"] for portal in portals])
     except redis.RedisError as error:
         raise SystemExit(f"nianbao: cannot seed {args.redis}: {error}")
-    if seeded != run_id:
-        print(f"{args.prefix}: already seeded with run {seeded}; nothing queued again", file=sys.stderr)
+    if not queued:
+        print(f"{args.prefix}: already seeded with run {run_id}; nothing queued again", file=sys.stderr)
     else:
         print(f"{args.prefix}: run {run_id}: {len(portals)} portals queued", file=sys.stderr)
     return 0
