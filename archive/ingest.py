@@ -328,6 +328,12 @@ def mirror_archived(client: redis.Redis, prefix: str, reports: list[tuple[str, s
             reports[start:start + 1000]})
 
 
+def mirrored_reports(client: redis.Redis, prefix: str) -> dict[str, tuple[str, str]]:
+    """The archived reports as mirrored in {prefix}:archived (store.archived_reports' shape):
+    what a distributed crawl's worker skips without opening the archive."""
+    return {url.decode(): tuple(json.loads(listing)) for url, listing in client.hgetall(archived_key(prefix)).items()}
+
+
 def ingest(db: sqlite_utils.Database, client: redis.Redis, prefix: str, follow: bool = False, batch: int = BATCH,
            block_ms: int = 1000, drain: float = DRAIN_SECONDS, progress: bool = True) -> list[tuple[str, str, str]]:
     """Write the stream's events into the archive until a run ends (for ever with

@@ -5,6 +5,7 @@ import asyncio
 import time
 from email.utils import parsedate_to_datetime
 
+import redis
 import scrapy
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
@@ -14,6 +15,7 @@ from twisted.internet.error import DNSLookupError
 from w3lib.url import canonicalize_url
 
 from archive.db import open_archive
+from archive.ingest import mirrored_reports
 from archive.store import archived_reports
 from crawler.policy import PolicyRefused, scheme_refusal, url_refusal
 from crawler.resolver import REFUSED
@@ -26,14 +28,21 @@ class SkipArchivedReports:
     A report whose title or date in the listing changed is fetched again. Set
     NIANBAO_REFETCH=True to fetch everything. Every report request, skipped or not, is
     noted in `listed` (portal → URLs): a complete walk tells the archive which of the
-    portal's reports are no longer listed (archive/revisions.py).
+    portal's reports are no longer listed (archive/revisions.py). A distributed crawl's
+    worker (NIANBAO_REDIS_URL) reads the archived reports from the ingest's mirror in
+    Redis (archive/ingest.py), not from the archive.
     """
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.archived = {}
         self.listed: dict[str, set[str]] = {}
-        if not crawler.settings.getbool("NIANBAO_REFETCH"):
+        if crawler.settings.getbool("NIANBAO_REFETCH"):
+            return
+        if crawler.settings.get("NIANBAO_REDIS_URL"):  # a distributed crawl's worker: the ingest's mirror
+            self.archived = mirrored_reports(redis.Redis.from_url(crawler.settings.get("NIANBAO_REDIS_URL")),
+                                             crawler.settings.get("NIANBAO_REDIS_PREFIX") or "nianbao")
+        else:
             db = open_archive(crawler.settings.get("NIANBAO_DB"))
             self.archived = archived_reports(db)
             db.close()

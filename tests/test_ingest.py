@@ -10,10 +10,13 @@ import time
 
 import pytest
 import redis
+from scrapy import Request
+from scrapy.utils.test import get_crawler
 
 from archive import store, stream
 from archive.db import open_archive
 from archive.ingest import apply_entries, open_ingest
+from crawler.middlewares import SkipArchivedReports
 from tests.conftest import BIN, REPO, run_crawl, start_redis
 
 PREFIX = "nianbao"
@@ -112,7 +115,25 @@ def test_ingest_writes_the_archive_a_single_process_crawl_writes(published, refe
         assert store.hashlib.sha256(store.load_blob(archive, sha256)).hexdigest() == sha256
     archive.close()
     assert client.xlen(stream.stream_key(PREFIX)) == 0  # acknowledged entries are trimmed
-    assert client.hlen(f"{PREFIX}:archived") == len(reference["reports"])
+
+
+def test_workers_skip_the_reports_the_ingest_archived(published, reference, redis_url, tmp_path):
+    """The incremental skip of a worker reads the ingest's mirror in Redis, not the archive."""
+    publish_all(redis_url, published["events"])
+    result = subprocess.run(**ingest_command(tmp_path / "archive.db", redis_url, published["warc"]),
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    worker_db = tmp_path / "worker.db"
+    skip = SkipArchivedReports(get_crawler(settings_dict={"NIANBAO_REDIS_URL": redis_url,
+                                                          "NIANBAO_DB": str(worker_db)}))
+    pages = [(url, title, date) for url, role, title, date in
+             ((row[0], row[3], row[8], row[9]) for row in reference["documents"]) if role == "page"]
+    assert len(pages) == len(reference["reports"])
+    for url, title, date in pages:
+        assert skip.unchanged(Request(url, meta={"nianbao_role": "report"}, cb_kwargs={"title": title, "date": date}))
+        assert not skip.unchanged(Request(url, meta={"nianbao_role": "report"},
+                                          cb_kwargs={"title": title + "（修订）", "date": date}))
+    assert not worker_db.exists()
 
 
 def test_ingest_killed_mid_stream_and_restarted_writes_nothing_twice(published, reference, redis_url, tmp_path):

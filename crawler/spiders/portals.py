@@ -18,6 +18,7 @@ from archive.db import open_archive
 from crawler.columns import ColumnItem, Search
 from crawler.distributed import DistributedFrontier, worker_settings
 from crawler.discovery import Link, read_page
+from crawler.images import report_images
 from crawler.items import DocumentItem, FailureItem, ReportItem, SkippedItem
 from crawler.listing import adapter_for
 from crawler.policy import shown_url
@@ -312,27 +313,33 @@ class PortalsSpider(scrapy.Spider):
                                   meta=self.portal_meta(portal_id, request.meta))
 
     def parse_report(self, response, portal_id: str, title: str, date: str):
-        """Fetch the page's attachments one after another, then hand the report on
-        with all its documents."""
+        """Fetch the page's attachments and the images of its body (tables published as
+        pictures, crawler/images.py; bounded in count and bytes) one after another, then hand
+        the report on with all its documents."""
         report = ReportItem(document_item(response, portal_id, "page", response.url,
                                           listing_title=title, listing_date=date))
-        attachments = []
+        attachments = []  # (url, request meta)
         if hasattr(response, "text"):
             for match in ATTACHMENT_HREF.finditer(response.body.lower()):
                 href = response.body[match.start(1):match.end(1)].decode(response.encoding, errors="replace")
                 url = response.urljoin(html.unescape(href))
-                if url not in attachments:
-                    attachments.append(url)
+                if url not in (seen for seen, _ in attachments):
+                    attachments.append((url, {}))
+            image_bytes = {"download_maxsize": self.settings.getint("NIANBAO_REPORT_IMAGE_BYTES")}
+            for url in report_images(response, self.settings.getint("NIANBAO_REPORT_IMAGES")):
+                if url not in (seen for seen, _ in attachments):
+                    attachments.append((url, image_bytes))
         yield from self.next_attachment(report, attachments)
 
-    def next_attachment(self, report: ReportItem, pending: list[str]):
+    def next_attachment(self, report: ReportItem, pending: list[tuple[str, dict]]):
         if not pending:
             yield report
             return
-        yield self.request(pending[0], self.parse_attachment, report.page.portal_id, dont_filter=True,
+        url, meta = pending[0]
+        yield self.request(url, self.parse_attachment, report.page.portal_id, dont_filter=True, meta=dict(meta),
                            cb_kwargs={"report": report, "pending": pending[1:]})
 
-    def parse_attachment(self, response, portal_id: str, report: ReportItem, pending: list[str]):
+    def parse_attachment(self, response, portal_id: str, report: ReportItem, pending: list[tuple[str, dict]]):
         report.attachments.append(document_item(response, portal_id, "attachment", report.page.url))
         yield from self.next_attachment(report, pending)
 
