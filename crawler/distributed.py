@@ -396,12 +396,10 @@ class HostLimitedHandler(TimeBudgetHandler):
 
 def worker_settings(settings) -> None:
     """A worker's settings (NIANBAO_REDIS_URL set): leased portals, the shared duplicate
-    filter and host tokens; no archive is opened (NIANBAO_REFETCH: what the archive
-    holds is unknown here, every listed report is fetched)."""
+    filter and host tokens."""
     middlewares = {**settings.getdict("SPIDER_MIDDLEWARES"), "crawler.frontier.Frontier": None,
                    "crawler.distributed.DistributedFrontier": 50}
     handlers = {scheme: "crawler.distributed.HostLimitedHandler" for scheme in ("http", "https")}
     settings.set("SPIDER_MIDDLEWARES", middlewares, priority="spider")
     settings.set("DOWNLOAD_HANDLERS", {**settings.getdict("DOWNLOAD_HANDLERS"), **handlers}, priority="spider")
     settings.set("DUPEFILTER_CLASS", "crawler.distributed.RunDupeFilter", priority="spider")
-    settings.set("NIANBAO_REFETCH", True, priority="spider")
