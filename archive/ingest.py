@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 ARCHIVED_SUFFIX = "archived"  # {prefix}:archived: report page URL → [listing title, listing date]
 BATCH = 200  # entries per transaction
 PROGRESS_SECONDS = 2.0
-DRAIN_SECONDS = 10.0  # after a run_end, how long a worker's last progress is waited for
+DRAIN_SECONDS = 5.0  # after a run_end, how long a worker's last progress is waited for
 # failures that cost a report's own documents, not the walk of its column (as crawler.pipelines)
 DOCUMENT_STAGES = ("report", "attachment", "parse")
 # the crawls counts the workers count (progress events); reports_new is the archive's own

@@ -298,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "or synced here; once, then the archive remembers it")
     ingest.add_argument("--follow", action="store_true", help="after a run's end, wait for the next run")
     ingest.add_argument("--batch", type=int, default=200, metavar="N", help="stream entries per transaction")
-    ingest.add_argument("--drain", type=float, default=10.0, metavar="SECONDS",
-                        help="after a run's end, how long a worker's last progress is waited for (default 10)")
+    ingest.add_argument("--drain", type=float, default=5.0, metavar="SECONDS",
+                        help="after a run's end, how long a worker's last progress is waited for (default 5)")
     ingest.add_argument("--quiet", action="store_true", help="no progress lines")
     ingest.set_defaults(func=cmd_ingest)
 
