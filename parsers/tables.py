@@ -111,6 +111,16 @@ def joins(raws: list[str | None], n: int) -> list[list[str | None]]:
     return out
 
 
+def without_blanks(raws: list[str | None], n: int) -> list[list[str | None]]:
+    """Readings of more written pieces than cells where some are empty cells: that many empties
+    left out (an export that adds an empty column, `64 | 0 |  | 0 | 2 | 0 | 4 | 70`)."""
+    blanks = [i for i, raw in enumerate(raws) if raw is None]
+    k = len(raws) - n
+    if k <= 0 or k > len(blanks) or comb(len(blanks), k) > LIMIT:
+        return []
+    return [[raw for i, raw in enumerate(raws) if i not in drop] for drop in map(set, combinations(blanks, k))]
+
+
 def _joined(pieces: list, gaps: set[int]) -> list | None:
     """The pieces with each chosen gap closed; None when a joined figure is not a figure
     (a leading zero, two points)."""
@@ -234,17 +244,22 @@ class Reader:
         row = _rows_of(codes)
         while len(vals) > n and vals[-1][0] == "E":
             vals = vals[:-1]
+        fallback: list[list] = []
         if len(vals) > n:
             raws = [raw for _, raw in vals]
             written = vals
-            cands = joins(raws, n)
+            emptied = without_blanks(raws, n)
+            # (leaving empties out is a reading that keeps every figure where it fills every cell)
+            cands = joins(raws, n) + [c for c in emptied if None not in c or not check]
             # What follows (or precedes) the row's cells may be something else: a page number printed
             # between two rows, or inside the header, of a table split across pages. So the row as
             # printed is a reading even when its last figure could join what follows (a figure split
             # across lines); without arithmetic to choose, a cell the two readings dispute is null.
-            cands.append(raws[:n])
-            if check:  # and so is the row with what stands before its cells left out
-                cands.append(raws[-n:])
+            # Where arithmetic chooses, these readings that leave a written figure out come only
+            # when no reading that keeps every figure and fills every cell adds up.
+            fallback = [raws[:n], raws[-n:]] if check else []
+            if not check:
+                cands.append(raws[:n])
             why = f"{len(raws)} written pieces for {n} cells"
         else:
             written = [item for item in vals if item[0] == "V"]
@@ -265,6 +280,12 @@ class Reader:
             if len(vals) < n and self.layout == "cells":
                 cands += merged_readings(toks, n)
             passing = [c for c in cands if _row_ok(codes, c)]
+            full = [c for c in passing if None not in c]  # the row's check ran on every cell
+            if full:
+                passing = full
+            else:
+                passing += [c for c in fallback if _row_ok(codes, c)]
+            cands += fallback
             if not passing:
                 self.notes.append(f"{row}: {why}; no reading of them adds up, left null")
                 return
@@ -351,10 +372,12 @@ class Reader:
 
     def read_appeals(self, items: list[Item]) -> None:
         vals = [item for item in items if item[0] != "T"]
-        if vals:
+        if any(kind == "V" for kind, _ in vals):
             first = next((i for i, (k, _) in enumerate(items) if k == "V"), len(items))
             header = "".join(t for k, t in items[:first] if k == "T")
             self.place(self._appeal_codes(header), vals, check=True)
+        elif items:  # its header without a figure (an export that lost them)
+            self.notes.append(f"{_rows_of(self._appeal_codes(''))}: the table prints no figures; left null")
 
     def _appeal_codes(self, header: str) -> list[str]:
         """Codes of table 四's figures in printed order: groups and columns in the order of their

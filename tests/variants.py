@@ -272,6 +272,25 @@ def reorder_appeals(text: str, gold: dict) -> tuple[str, dict] | None:
     return text[:start.end()] + region + text[start.end() + end.start():], gold["cells"]
 
 
+def crawler_export(page: str) -> str | None:
+    """The page as a crawler's text export prints it: trafilatura's text with its tables as pipe rows
+    (`| 一、本年新收政府信息公开申请数量 |  |  | 64 | 0 |  | 0 | 2 | 0 | 4 | 70 |`: a header cell holding
+    two blocks, 商业<p>企业</p>, becomes a column that is empty in every row)."""
+    import trafilatura
+
+    return trafilatura.extract(page, output_format="txt", include_tables=True, deduplicate=False) or None
+
+
+def rows_fill_table_three(text: str, fmt: str) -> bool:
+    """True when every row of table 三 is printed on its own line with its seven figures."""
+    start = _table_start(text)
+    end = re.search(r"四\s*[、.]\s*政府信息公开行政复议", text[start:])
+    region = text[start:start + end.start()] if end else ""
+    full = [ln for ln in region.split("\n")
+            if sum(bool(re.fullmatch(r"\d+", c.strip())) for c in ln.split("|")) == 7]
+    return len(full) == len(formats.rows(fmt, "requests"))
+
+
 def html_pages(reports: list[dict]) -> list[tuple[str, str, dict]]:
     """(name, page text, gold) of each distinct report published as an HTML page."""
     out, seen = [], set()
