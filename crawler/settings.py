@@ -121,6 +121,10 @@ NIANBAO_DISCOVERY_COLUMNS = 8
 # a homepage-only portal's column found by an earlier crawl is where the next starts
 # (table `columns`) while it answers; True searches every such portal again
 NIANBAO_REDISCOVER = False
+# images of a report page's body (crawler/images.py), fetched with its attachments and read
+# by OCR (some portals publish the tables as pictures): at most so many a page, so many bytes each
+NIANBAO_REPORT_IMAGES = 12
+NIANBAO_REPORT_IMAGE_BYTES = 8 * 1024 * 1024
 # the time budget is checked by the HTTP(S) download handler, as each request is sent
 DOWNLOAD_HANDLERS = {"http": "crawler.budgets.TimeBudgetHandler", "https": "crawler.budgets.TimeBudgetHandler"}
 

@@ -32,3 +32,19 @@ def scanned_pdf(fmt, cells, units, year, dpi: int = 150, skew: float = 0.5, qual
     buffer = io.BytesIO()
     images[0].save(buffer, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
     return buffer.getvalue()
+
+
+def report_png(fmt, cells, units, year, dpi: int = 200, skew: float = 0.0, quality: int = 90) -> bytes:
+    """The report's pages one below the other in one PNG, as a page shows a report's
+    tables as a single long picture."""
+    from PIL import Image
+
+    images = page_images(fmt, cells, units, year, dpi, skew, quality)
+    long = Image.new("L", (max(image.width for image in images), sum(image.height for image in images)), 255)
+    top = 0
+    for image in images:
+        long.paste(image, (0, top))
+        top += image.height
+    buffer = io.BytesIO()
+    long.save(buffer, "PNG")
+    return buffer.getvalue()

@@ -60,6 +60,35 @@ def test_a_table_image_alone():
     assert {code: out["cells"].get(code) for code in appeals} == appeals
 
 
+@needs_ocr
+def test_a_transparent_table_image():
+    """A PNG whose ink is drawn by its alpha channel over black pixels (as drawing programs
+    export a table): the transparent pixels are paper, so the table reads as on white."""
+    from PIL import Image, ImageOps
+
+    gold = _gold("2021")
+    gray = page_images(gold["format"], gold["cells"], gold["units"], gold["year"], 200, 0.3, 85)[-1].convert("L")
+    black = Image.new("L", gray.size, 0)
+    buffer = io.BytesIO()
+    Image.merge("RGBA", (black, black, black, ImageOps.invert(gray))).save(buffer, "PNG")
+    out = parse(buffer.getvalue(), name="table.png")
+    appeals = {code: value for code, value in gold["cells"].items() if code.startswith("appeals.")}
+    assert {code: out["cells"].get(code) for code in appeals} == appeals
+
+
+@needs_ocr
+def test_an_icon_is_not_read():
+    """A picture too small to hold a table (a page's icon fetched with its body's images)
+    is a note, and costs no OCR."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (32, 32), 0).save(buffer, "PNG")
+    out = parse(buffer.getvalue(), name="icon.png")
+    assert "error" not in out and out["read_by"] is None
+    assert out["notes"] == ["an image of 32 × 32 pixels: too small to hold a table, not read"]
+
+
 def test_without_the_ocr_extra_a_scan_is_a_note(monkeypatch):
     gold = _gold("2019")
     monkeypatch.setattr(ocr, "available", lambda: False)

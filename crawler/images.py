@@ -1,0 +1,67 @@
+"""The images of a report page that may be its tables (some portals publish the statutory
+tables as pictures): fetched with the page's attachments and read by OCR.
+
+Only the images inside the report's body are taken, the element whose paragraphs hold most
+of the page's text, so that the site's header, menus and footer (logos, QR codes, 备案
+badges) are left; and of those, not the ones named or sized like icons, logos, QR codes or
+banners. The count is bounded by the caller (NIANBAO_REPORT_IMAGES), the bytes by the
+request (NIANBAO_REPORT_IMAGE_BYTES)."""
+import re
+from collections import Counter
+
+# an image's src, alt, class or id naming page furniture, not a table
+FURNITURE = re.compile(r"logo|icon|ewm|erweima|qr|code|二维码|banner|share|weixin|wechat|weibo|btn|button|arrow"
+                       r"|print|close|bg|babs|beian|conac|jiucuo|spacer|blank|loading", re.I)
+MIN_SIDE = 100  # pixels: an image declared narrower or lower holds no table
+_SIZE = re.compile(r"(width|height)\s*:\s*(\d+)\s*px", re.I)
+
+
+def report_images(response, limit: int) -> list[str]:
+    """Absolute URLs of at most `limit` images of the report's body, in page order."""
+    body = _body(response)
+    if body is None or limit <= 0:
+        return []
+    urls = []
+    for image in body.xpath(".//img"):
+        src = (image.attrib.get("src") or image.attrib.get("data-src") or "").strip()
+        if not src or src.startswith(("data:", "javascript:")) or _furniture(image, src) or _small(image):
+            continue
+        url = response.urljoin(src)
+        if url.startswith(("http://", "https://")) and url not in urls:
+            urls.append(url)
+        if len(urls) == limit:
+            break
+    return urls
+
+
+def _body(response):
+    """The element whose paragraphs (<p>, and the text <div>s and cells hold themselves)
+    carry the most text: the report's body."""
+    text = Counter()
+    elements = {}
+    for node in response.xpath("//body//p | //body//div | //body//td"):
+        own = node.xpath("string(.)").get() if node.root.tag == "p" else "".join(node.xpath("./text()").getall())
+        parent = node.xpath("..")
+        if not parent:
+            continue
+        key = parent[0].root
+        text[key] += len("".join(own.split()))
+        elements[key] = parent[0]
+    if not text:
+        return None
+    return elements[text.most_common(1)[0][0]]
+
+
+def _furniture(image, src: str) -> bool:
+    names = " ".join([src.rsplit("/", 1)[-1], *(image.attrib.get(a, "") for a in ("alt", "class", "id"))])
+    return bool(FURNITURE.search(names))
+
+
+def _small(image) -> bool:
+    """Declared (attribute or inline style) narrower or lower than MIN_SIDE pixels."""
+    sizes = {name.lower(): value for name, value in _SIZE.findall(image.attrib.get("style", ""))}
+    for name in ("width", "height"):
+        value = (image.attrib.get(name) or sizes.get(name) or "").strip().removesuffix("px")
+        if value.isdigit() and int(value) < MIN_SIDE:
+            return True
+    return False

@@ -1,0 +1,86 @@
+"""A report page whose statutory tables are a picture (a gold report's pages rendered to one
+long PNG, tests/scan_writer.py), in a sample-portal-style page with a header logo, a 备案
+badge and QR codes: the real crawl fetches the body's picture (not the page's furniture,
+not an icon declared 16 pixels wide), the parser reads it by OCR, and the archive holds the
+report with its figures, read_by ocr."""
+import json
+import sqlite3
+
+import pytest
+
+from conftest import one_portal_registry, run_crawl, serve_folder
+from parsers import ocr
+from scan_writer import report_png
+from test_parsers_roundtrip import GOLD
+
+TITLE = "某县人民政府{year}年政府信息公开工作年度报告"
+
+
+def _gold() -> dict:
+    if not GOLD.is_dir():
+        pytest.skip("../shared (gold answers) is not present")
+    return json.loads((GOLD / "real" / "pingtan-2021.json").read_text(encoding="utf-8"))
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 0).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _site(folder, gold: dict):
+    title = TITLE.format(year=gold["year"])
+    (folder / "nb").mkdir(parents=True)
+    (folder / "images").mkdir()
+    (folder / "nb" / "index.html").write_text(
+        f'<html><body><ul><li><a href="t20220120_1.html">{title}</a><span>2022-01-20</span></li></ul>'
+        "</body></html>", encoding="utf-8")
+    (folder / "nb" / "t20220120_1.html").write_text(
+        f"<html><head><title>{title}</title></head><body>"
+        '<div class="header"><img src="/images/site_logo.png" /><div><img src="/images/mzt_ewm.png" /></div></div>'
+        '<div class="nav"><a href="/">首页</a><a href="/nb/index.html">政府信息公开年报</a></div>'
+        f'<div class="article"><h1>{title}</h1>'
+        f"<p>本报告根据《中华人民共和国政府信息公开条例》要求编制，全文包括总体情况、主动公开政府信息情况、"
+        f"收到和处理政府信息公开申请情况、政府信息公开行政复议和行政诉讼情况、存在的主要问题及改进情况。</p>"
+        f"<p>一、总体情况</p><p>{gold['year']}年，某县人民政府认真贯彻落实政府信息公开条例，各项工作有序推进。</p>"
+        '<p><img src="/images/pdf_icon.png" width="16" height="16" />报告全文如下：</p>'
+        '<p style="text-align:center"><img src="/upload/nb2022_tables.png" alt="" /></p>'
+        "<p>六、其他需要报告的事项</p><p>本年度无其他需要报告的事项。</p></div>"
+        '<div class="footer"><img src="/images/babs.png" /> 公安备案号<div class="ewm_tu">'
+        '<img src="/images/wechat.jpg" alt="微信公众号" /></div></div></body></html>', encoding="utf-8")
+    (folder / "upload").mkdir()
+    (folder / "upload" / "nb2022_tables.png").write_bytes(
+        report_png(gold["format"], gold["cells"], gold["units"], gold["year"]))
+    for name, size in (("site_logo.png", (300, 80)), ("mzt_ewm.png", (120, 120)), ("pdf_icon.png", (16, 16)),
+                       ("babs.png", (20, 20)), ("wechat.jpg", (120, 120))):
+        (folder / "images" / name).write_bytes(_png(*size))
+
+
+@pytest.mark.skipif(not ocr.available(), reason="the ocr extra (rapidocr-onnxruntime) is not installed")
+def test_a_report_whose_tables_are_a_picture(tmp_path):
+    gold = _gold()
+    _site(tmp_path / "site", gold)
+    server = serve_folder(tmp_path / "site")
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    db = tmp_path / "archive.db"
+    try:
+        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db, timeout=300)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    page = f"{base}/nb/t20220120_1.html"
+    assert sorted(conn.execute("select url, role from documents")) == [
+        (page, "page"), (f"{base}/upload/nb2022_tables.png", "attachment")]
+    assert conn.execute("select title, year, format, source_url from reports").fetchall() == [
+        (TITLE.format(year=gold["year"]), gold["year"], gold["format"], f"{base}/upload/nb2022_tables.png")]
+    assert conn.execute("select count(*) from failures").fetchone()[0] == 0
+    figures = dict(conn.execute("select code, value from cells where value is not null"))
+    wrong = {code: value for code, value in figures.items() if value != gold["cells"].get(code)}
+    assert not wrong
+    assert len(figures) >= 0.99 * len(gold["cells"]), (len(figures), len(gold["cells"]))
+    assert set(r for r, in conn.execute("select distinct read_by from cells where value is not null")) == {"ocr"}
