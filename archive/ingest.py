@@ -304,6 +304,8 @@ def apply_entries(db, entries: list[tuple[str, dict]]) -> list[dict]:
 def end_run(db, run_id: str) -> tuple[str, str]:
     """The run's end: its status (incomplete with what was lost, or with the portals not
     done), then coverage and flags, as ArchivePipeline._end. Safe to repeat."""
+    if not db.execute("select 1 from runs where id = ?", [run_id]).fetchone():
+        return "unknown", "no worker's start of this run was read by this archive's ingest"
     lost = (db.execute("select lost from ingest_runs where run_id = ?", [run_id]).fetchone() or [""])[0]
     with db.conn:
         result = runs.end_run(db, run_id, lost)
@@ -326,6 +328,10 @@ def mirror_archived(client: redis.Redis, prefix: str, reports: list[tuple[str, s
         client.hset(archived_key(prefix), mapping={
             url: json.dumps([title or "", date or ""], ensure_ascii=False) for url, title, date in
             reports[start:start + 1000]})
+
+
+def is_run_end(event: dict) -> bool:
+    return event.get("kind") == "run_end" and bool(event.get("run_id"))
 
 
 def mirrored_reports(client: redis.Redis, prefix: str) -> dict[str, tuple[str, str]]:
@@ -353,14 +359,14 @@ def ingest(db: sqlite_utils.Database, client: redis.Redis, prefix: str, follow: 
             continue
         if entries:
             last_entry = time.monotonic()
-        events = [(entry_id, event) for entry_id, event in entries if event.get("kind") != "run_end"]
+        events = [(entry_id, event) for entry_id, event in entries if not is_run_end(event)]
         reports = apply_entries(db, events)
         mirror_archived(client, prefix, [(document["url"], document["listing_title"], document["listing_date"])
                                          for event in reports for document in event["documents"]
                                          if document["role"] == "page"])
         stream.acknowledge(client, prefix, [entry_id for entry_id, _ in events])
         for entry_id, event in entries:
-            if event.get("kind") == "run_end":
+            if is_run_end(event):
                 if event["run_id"] in ending:  # published twice
                     stream.acknowledge(client, prefix, [entry_id])
                 else:

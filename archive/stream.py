@@ -86,8 +86,12 @@ def read(client: redis.Redis, prefix: str, count: int, block_ms: int | None = No
 
 
 def decode(fields: dict) -> dict:
-    event = fields.get(b"event", fields.get("event"))
-    return json.loads(event)
+    """An entry's event; {} for one that is none (the ingest logs and drops it)."""
+    try:
+        event = json.loads(fields.get(b"event", fields.get("event")))
+    except (TypeError, ValueError):
+        return {}
+    return event if isinstance(event, dict) else {}
 
 
 def acknowledge(client: redis.Redis, prefix: str, entry_ids: list[str]) -> None:

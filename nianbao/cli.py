@@ -170,6 +170,8 @@ def cmd_ingest(args) -> int:
     from archive.db import open_archive
     from archive.ingest import IngestError, connect, ingest, open_ingest
 
+    if args.batch < 1 or args.drain < 0:
+        raise SystemExit("nianbao: --batch must be at least 1 and --drain not negative")
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     db = None
     try:
