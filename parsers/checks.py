@@ -4,10 +4,10 @@ from functools import lru_cache
 from . import formats
 
 
-def _sum_check(cid: str, cells: dict, total: str, parts: list[str]) -> dict:
+def _sum_check(cid: str, cells: dict, total: str, parts: tuple[str, ...]) -> dict:
     vals = [cells.get(p) for p in parts]
     tot = cells.get(total)
-    if tot is None or any(v is None for v in vals):
+    if tot is None or None in vals:
         return {"id": cid, "status": "skip", "expected": None, "actual": tot}
     expected = sum(vals)
     ok = abs(expected - tot) < 1e-6
@@ -20,31 +20,38 @@ def _result_rows(fmt: str) -> list[str]:
     return names[names.index(s["result_rows_start"]):names.index(s["result_rows_end"])]
 
 
+@lru_cache(maxsize=8)
+def _plan(fmt: str) -> tuple[list[tuple[str, tuple[str, ...]]], list[tuple[str, str, tuple[str, ...]]]]:
+    """The format's checks with their cells' codes, made once ([(id, balance codes)], [(id,
+    total, parts)]): a parse runs the checks for every reading it weighs."""
+    s = formats.spec()
+    cols = s["requests_columns"]
+    balances = [(f"requests.balance.{c}", tuple(f"requests.{x}.{c}" for x in ("new", "carried_in", "total",
+                                                                              "carried_forward")))
+                for c in cols]
+    sums = [(f"requests.total_row.{c}", f"requests.total.{c}", tuple(f"requests.{row}.{c}" for row in _result_rows(fmt)))
+            for c in cols]
+    sums += [(f"requests.total_col.{row}", f"requests.{row}.total", tuple(f"requests.{row}.{c}" for c in cols[:-1]))
+             for row in [r["row"] for r in formats.rows(fmt, "requests")]]
+    sums += [(f"appeals.{g}.total", f"appeals.{g}.total", tuple(f"appeals.{g}.{c}" for c in s["appeals_columns"][:-1]))
+             for g in s["appeals_groups"]]
+    return balances, sums
+
+
 def run(fmt: str, cells: dict) -> list[dict]:
     """Every check of the format, as {"id", "status", "expected", "actual"}."""
     if fmt not in formats.spec()["formats"]:
         return []
-    s = formats.spec()
-    cols = s["requests_columns"]
+    balances, sums = _plan(fmt)
     out = []
-    for c in cols:
-        r = lambda row: f"requests.{row}.{c}"  # noqa: E731
-        new, cin, tot, cfw = (cells.get(r(x)) for x in ("new", "carried_in", "total", "carried_forward"))
+    for cid, codes in balances:
+        new, cin, tot, cfw = (cells.get(code) for code in codes)
         if None in (new, cin, tot, cfw):
-            out.append({"id": f"requests.balance.{c}", "status": "skip", "expected": None, "actual": None})
+            out.append({"id": cid, "status": "skip", "expected": None, "actual": None})
         else:
             ok = abs((new + cin) - (tot + cfw)) < 1e-6
-            out.append({"id": f"requests.balance.{c}", "status": "pass" if ok else "fail",
-                        "expected": new + cin, "actual": tot + cfw})
-    for c in cols:
-        out.append(_sum_check(f"requests.total_row.{c}", cells, f"requests.total.{c}",
-                              [f"requests.{row}.{c}" for row in _result_rows(fmt)]))
-    for row in [r["row"] for r in formats.rows(fmt, "requests")]:
-        out.append(_sum_check(f"requests.total_col.{row}", cells, f"requests.{row}.total",
-                              [f"requests.{row}.{c}" for c in cols[:-1]]))
-    for g in s["appeals_groups"]:
-        out.append(_sum_check(f"appeals.{g}.total", cells, f"appeals.{g}.total",
-                              [f"appeals.{g}.{c}" for c in s["appeals_columns"][:-1]]))
+            out.append({"id": cid, "status": "pass" if ok else "fail", "expected": new + cin, "actual": tot + cfw})
+    out += [_sum_check(cid, cells, total, parts) for cid, total, parts in sums]
     return out
 
 
