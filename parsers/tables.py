@@ -375,9 +375,36 @@ class Reader:
         if any(kind == "V" for kind, _ in vals):
             first = next((i for i, (k, _) in enumerate(items) if k == "V"), len(items))
             header = "".join(t for k, t in items[:first] if k == "T")
-            self.place(self._appeal_codes(header), vals, check=True)
+            transposed = self._appeals_by_column(items, header)
+            if transposed:
+                self.place(*transposed, check=True)
+            else:
+                self.place(self._appeal_codes(header), vals, check=True)
         elif items:  # its header without a figure (an export that lost them)
             self.notes.append(f"{_rows_of(self._appeal_codes(''))}: the table prints no figures; left null")
+
+    def _appeals_by_column(self, items: list[Item], header: str) -> tuple[list[str], list[Item]] | None:
+        """Table 四 printed turned (a row per result: `结果维持 | 1 | 2 | 3`, a column per group): its
+        codes and figures in the form's order, when each of the five result labels heads a row of three."""
+        s = formats.spec()
+        rows = {}
+        for label, vals in segments(items):
+            cols = [w for w in formats.header_columns("appeals", label) if w in s["appeals_columns"]]
+            cells = _strip(vals)
+            while cells and cells[-1][0] == "E":
+                cells = cells[:-1]
+            if len(cols) == 1 and any(k == "V" for k, _ in cells):
+                if len(cells) != len(s["appeals_groups"]) or cols[0] in rows:
+                    return None
+                rows[cols[0]] = cells
+        if sorted(rows) != sorted(s["appeals_columns"]):
+            return None
+        header = re.sub(r".*行政诉讼情况", "", header, count=1)  # the section's heading names 行政复议 too
+        found = list(dict.fromkeys(w for w in formats.header_columns("appeals", header) if w in s["appeals_groups"]))
+        groups = found if sorted(found) == sorted(s["appeals_groups"]) else s["appeals_groups"]
+        self.notes.append(f"appeals: printed a row per result ({', '.join(rows)}), a column per group")
+        return ([f"appeals.{g}.{c}" for g in groups for c in s["appeals_columns"]],
+                [rows[c][i] for i in range(len(groups)) for c in s["appeals_columns"]])
 
     def _appeal_codes(self, header: str) -> list[str]:
         """Codes of table 四's figures in printed order: groups and columns in the order of their

@@ -14,7 +14,7 @@ from parsers.tables import joins
 from variants import (PAGE_BREAKS, PAGE_MARKS, base_texts, collapse_repeats, crawler_export, fused_cells, gold_reports,
                       html_pages, rows_fill_table_three,
                       line_per_cell, mutate_label, number_tokens, one_row_other, page_break, reorder_appeals,
-                      reorder_requests, sample_pages, short_active, split_number, zeros_as_wu)
+                      reorder_requests, sample_pages, short_active, split_number, turn_appeals, zeros_as_wu)
 
 
 @lru_cache(maxsize=1)
@@ -170,6 +170,22 @@ def test_crawler_text_exports_of_the_pages():
             assert not lost, (name, lost)
     if not full:
         pytest.skip("no page whose export prints every row of table 三 whole")
+
+
+def test_table_four_turned_a_row_per_result():
+    """Table 四 with a row per result and a column per group: each figure to its group and result."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        for sep in (" | ", " "):
+            bent = turn_appeals(text, gold, sep)
+            if bent:
+                made += 1
+                out = parse(bent[0], name="v.txt")
+                appeals = {c: v for c, v in bent[1].items() if c.startswith("appeals.")}
+                assert_reads(out, appeals, base, exact=False, what=(name, sep))
+                assert {c: out["cells"][c] for c in appeals} == appeals, (name, sep)
+    if not made:
+        pytest.skip("no table 四 to turn")
 
 
 def test_figures_split_across_lines_in_table_three():

@@ -291,6 +291,21 @@ def rows_fill_table_three(text: str, fmt: str) -> bool:
     return len(full) == len(formats.rows(fmt, "requests"))
 
 
+def turn_appeals(text: str, gold: dict, sep: str = " | ") -> tuple[str, dict] | None:
+    """Table 四 printed turned: a row per result (结果维持 … 总计), a column per group, as narrow
+    portrait pages print it."""
+    start = re.search(r"四\s*[、.]\s*政府信息公开行政复议[^\n]*\n", text)
+    end = re.search(r"五\s*[、.]", text[start.end():]) if start else None
+    if not end:
+        return None
+    s = formats.spec()
+    rows = [sep.join(["", "行政复议", "行政诉讼（未经复议直接起诉）", "行政诉讼（复议后起诉）"])]
+    for col, label in zip(s["appeals_columns"], s["appeals_column_labels"]):
+        figures = (gold["cells"][f"appeals.{g}.{col}"] for g in s["appeals_groups"])
+        rows.append(sep.join([label, *("" if v is None else str(v) for v in figures)]))
+    return text[:start.end()] + "\n".join(rows) + "\n" + text[start.end() + end.start():], gold["cells"]
+
+
 def html_pages(reports: list[dict]) -> list[tuple[str, str, dict]]:
     """(name, page text, gold) of each distinct report published as an HTML page."""
     out, seen = [], set()
@@ -388,7 +403,7 @@ def variants(base: list[tuple[str, str, dict]], typo_positions=(0.0, 0.5, 0.99))
                             out.append((f"{name}|{kind}:{table}.{r['row']}@{at}", t, gold["cells"]))
         for label, made in (("one-row-六", one_row_other(text, gold)), ("short-二", short_active(text, gold)),
                             ("reordered-三", reorder_requests(text, gold)),
-                            ("reordered-四", reorder_appeals(text, gold))):
+                            ("reordered-四", reorder_appeals(text, gold)), ("turned-四", turn_appeals(text, gold))):
             if made:
                 out.append((f"{name}|{label}", made[0], made[1]))
         for table in ("requests", "active"):
