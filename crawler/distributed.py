@@ -251,7 +251,12 @@ class DistributedFrontier(Frontier):
             if len(self.held) >= self.capacity:
                 await asyncio.sleep(POLL_SECONDS)
                 continue
-            portal_id = self.leases.take()
+            try:
+                portal_id = self.leases.take()
+            except redis.RedisError as error:  # Redis restarting: the leases wait, so does this
+                logger.error("cannot lease a portal: %s", error)
+                await asyncio.sleep(POLL_SECONDS * 4)
+                continue
             if portal_id == ENDED:
                 return
             if portal_id is None:
@@ -270,27 +275,31 @@ class DistributedFrontier(Frontier):
         busy = {portal_of(request) for request in slot.inprogress} if slot else set()
         busy |= {portal_id for portal_id, queued in self.queued.items() if queued}
         busy |= set(self.start_items.values())
-        walked = sorted(self.walking - busy)
-        self.walking -= set(walked)
-        return walked
+        return sorted(self.walking - busy)
 
     def acknowledge(self) -> None:
         for portal_id in self.walked():
             done = not self.unattributed and portal_id not in self.lost_portals
             if self.leases.ack(portal_id, done) < 0:
                 logger.warning("%s: its lease expired while walked here; it is walked again elsewhere", portal_id)
+            self.walking.discard(portal_id)
             self.held.discard(portal_id)
 
     async def keep(self) -> None:
-        """Acknowledge the portals walked to the end, and renew the other leases."""
+        """Acknowledge the portals walked to the end, and renew the other leases. While
+        Redis cannot be reached, both wait (a lease that expires meanwhile is walked again)."""
         renewed = time.monotonic()
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            self.acknowledge()
-            if time.monotonic() - renewed > self.lease_seconds / 3:
-                for portal_id in self.leases.renew(sorted(self.held)):
-                    logger.warning("%s: its lease expired while walked here; it is walked again elsewhere", portal_id)
-                renewed = time.monotonic()
+            try:
+                self.acknowledge()
+                if time.monotonic() - renewed > self.lease_seconds / 3:
+                    for portal_id in self.leases.renew(sorted(self.held)):
+                        logger.warning("%s: its lease expired while walked here; it is walked again elsewhere",
+                                       portal_id)
+                    renewed = time.monotonic()
+            except redis.RedisError as error:
+                logger.error("cannot acknowledge or renew portal leases: %s", error)
 
     def lose(self, kind: str, portal_id: str | None) -> None:
         super().lose(kind, portal_id)
