@@ -84,3 +84,40 @@ def test_a_report_whose_tables_are_a_picture(tmp_path):
     assert not wrong
     assert len(figures) >= 0.99 * len(gold["cells"]), (len(figures), len(gold["cells"]))
     assert set(r for r, in conn.execute("select distinct read_by from cells where value is not null")) == {"ocr"}
+
+
+def test_body_images_are_bounded_in_count_and_bytes(tmp_path):
+    """NIANBAO_REPORT_IMAGES images a page at most, each within NIANBAO_REPORT_IMAGE_BYTES:
+    the image past the bytes is an `attachment` failure, the one past the count is not asked
+    for, and the report is archived all the same."""
+    import os
+
+    site = tmp_path / "site"
+    (site / "nb").mkdir(parents=True)
+    title = TITLE.format(year=2022)
+    (site / "nb" / "index.html").write_text(
+        f'<html><body><ul><li><a href="t1.html">{title}</a><span>2023-01-20</span></li></ul></body></html>',
+        encoding="utf-8")
+    (site / "nb" / "t1.html").write_text(
+        f"<html><head><title>{title}</title></head><body><div class='article'><h1>{title}</h1>"
+        "<p>一、总体情况。本年度政府信息公开工作有序推进，依申请公开办理规范，详见下列各表。</p>"
+        '<p><img src="big.png" /></p><p><img src="a.png" /></p><p><img src="b.png" /></p></div></body></html>',
+        encoding="utf-8")
+    (site / "nb" / "big.png").write_bytes(_png(400, 300)[:-12] + os.urandom(200_000) + _png(400, 300)[-12:])
+    for name in ("a.png", "b.png"):
+        (site / "nb" / name).write_bytes(_png(400, 300))
+    server = serve_folder(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    db = tmp_path / "archive.db"
+    try:
+        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db,
+                           "-s", "NIANBAO_REPORT_IMAGES=2", "-s", "NIANBAO_REPORT_IMAGE_BYTES=100000", timeout=300)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    conn = sqlite3.connect(db)
+    assert sorted(conn.execute("select url, role from documents")) == [
+        (f"{base}/nb/a.png", "attachment"), (f"{base}/nb/t1.html", "page")]
+    [(url, stage, error)] = conn.execute("select url, stage, error from failures").fetchall()
+    assert (url, stage) == (f"{base}/nb/big.png", "attachment"), error
+    assert conn.execute("select count(*) from reports").fetchone()[0] == 1
