@@ -18,12 +18,12 @@ _SIZE = re.compile(r"(width|height)\s*:\s*(\d+)\s*px", re.I)
 
 def report_images(response, limit: int) -> list[str]:
     """Absolute URLs of at most `limit` images of the report's body, in page order."""
-    body = _body(response)
-    if body is None or limit <= 0:
+    body = _body(response.selector.root) if limit > 0 else None
+    if body is None:
         return []
     urls = []
-    for image in body.xpath(".//img"):
-        src = (image.attrib.get("src") or image.attrib.get("data-src") or "").strip()
+    for image in body.iter("img"):
+        src = (image.get("src") or image.get("data-src") or "").strip()
         if not src or src.startswith(("data:", "javascript:")) or _furniture(image, src) or _small(image):
             continue
         url = response.urljoin(src)
@@ -34,34 +34,34 @@ def report_images(response, limit: int) -> list[str]:
     return urls
 
 
-def _body(response):
+def _body(root):
     """The element whose paragraphs (<p>, and the text <div>s and cells hold themselves)
-    carry the most text: the report's body."""
-    text = Counter()
-    elements = {}
-    for node in response.xpath("//body//p | //body//div | //body//td"):
-        own = node.xpath("string(.)").get() if node.root.tag == "p" else "".join(node.xpath("./text()").getall())
-        parent = node.xpath("..")
-        if not parent:
-            continue
-        key = parent[0].root
-        text[key] += len("".join(own.split()))
-        elements[key] = parent[0]
-    if not text:
+    carry the most text: the report's body (an lxml element), or None."""
+    if not hasattr(root, "iter"):
         return None
-    return elements[text.most_common(1)[0][0]]
+    text = Counter()
+    for node in root.iter("p", "div", "td"):
+        parent = node.getparent()
+        if parent is None:
+            continue
+        if node.tag == "p":
+            own = node.text_content() if hasattr(node, "text_content") else "".join(node.itertext())
+        else:
+            own = (node.text or "") + "".join(child.tail or "" for child in node)
+        text[parent] += len("".join(own.split()))
+    return text.most_common(1)[0][0] if text else None
 
 
 def _furniture(image, src: str) -> bool:
-    names = " ".join([src.rsplit("/", 1)[-1], *(image.attrib.get(a, "") for a in ("alt", "class", "id"))])
+    names = " ".join([src.rsplit("/", 1)[-1], *(image.get(a) or "" for a in ("alt", "class", "id"))])
     return bool(FURNITURE.search(names))
 
 
 def _small(image) -> bool:
     """Declared (attribute or inline style) narrower or lower than MIN_SIDE pixels."""
-    sizes = {name.lower(): value for name, value in _SIZE.findall(image.attrib.get("style", ""))}
+    sizes = {name.lower(): value for name, value in _SIZE.findall(image.get("style") or "")}
     for name in ("width", "height"):
-        value = (image.attrib.get(name) or sizes.get(name) or "").strip().removesuffix("px")
+        value = (image.get(name) or sizes.get(name) or "").strip().removesuffix("px")
         if value.isdigit() and int(value) < MIN_SIDE:
             return True
     return False
