@@ -346,7 +346,7 @@ class Reader:
                               f"{', '.join(left)} not printed, left null")
         return printed
 
-    def _request_columns(self, segs, first_label: str, first_width: int) -> list[str]:
+    def _request_columns(self, segs, first_label: str, first_width: int) -> list[str | None]:
         """Columns of table 三 by its header (法人或其他组织 opening onto its five kinds): the form's
         order unless the header names all seven in another order, or fewer, as many as its first row prints."""
         default = formats.spec()["requests_columns"]
@@ -357,6 +357,12 @@ class Reader:
                 break
         m = formats.rows(self.fmt, "requests")[0]["pattern"].search(text)
         found = formats.header_columns("requests", text[:m.start()] if m else text)
+        if "group" in found and not set(found) & set(default[1:6]) and first_width == len(found) == 3:
+            printed = [None if c == "group" else c for c in found]  # 法人或其他组织 as one column
+            if sorted(c for c in printed if c) == ["natural_person", "total"]:
+                self.notes.append(f"requests: 法人或其他组织 printed as one column; "
+                                  f"{', '.join(default[1:6])} not printed, left null")
+                return printed
         if "group" in found:
             g = found.index("group")
             found = (found[:g] + [c for c in found[g + 1:] if c in default[1:6]]

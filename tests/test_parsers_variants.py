@@ -12,6 +12,7 @@ from parsers import formats, parse
 from parsers.align import MIN_WORDS, align, words
 from parsers.tables import joins
 from variants import (PAGE_BREAKS, PAGE_MARKS, base_texts, collapse_repeats, crawler_export, fused_cells, gold_reports,
+                      one_org_column,
                       html_pages, rows_fill_table_three,
                       line_per_cell, mutate_label, number_tokens, one_row_other, page_break, reorder_appeals,
                       reorder_requests, sample_pages, short_active, split_number, turn_appeals, zeros_as_wu)
@@ -186,6 +187,21 @@ def test_table_four_turned_a_row_per_result():
                 assert {c: out["cells"][c] for c in appeals} == appeals, (name, sep)
     if not made:
         pytest.skip("no table 四 to turn")
+
+
+def test_table_three_with_one_org_column():
+    """法人或其他组织 printed as one column (its kinds summed): 自然人 and 总计 read, the kinds null with a note."""
+    made = 0
+    for name, text, gold, base in _bases_or_skip():
+        bent = one_org_column(text, gold)
+        if bent:
+            made += 1
+            out = parse(bent[0], name="v.txt")
+            assert_reads(out, bent[1], base, exact=False, what=name)
+            lost = [c for c, v in bent[1].items() if c.startswith("requests.") and v is not None and out["cells"][c] != v]
+            assert not lost, (name, lost)
+    if not made:
+        pytest.skip("no table 三 printed one cell a line with its full header")
 
 
 def test_figures_split_across_lines_in_table_three():

@@ -249,6 +249,34 @@ def reorder_requests(text: str, gold: dict) -> tuple[str, dict] | None:
     return out + text[pos:], gold["cells"]
 
 
+def one_org_column(text: str, gold: dict) -> tuple[str, dict] | None:
+    """Table 三 printed with 法人或其他组织 as one column (its five kinds summed), one cell per line:
+    自然人 and 总计 are read, the five kinds are not printed (null)."""
+    cols = formats.spec()["requests_columns"]
+    kinds = formats.spec()["requests_column_labels"][1:6]
+    head = re.compile(r"^自然人\n法人或其他组织\n总计\n" + "".join(rf"{k}\n" for k in kinds), re.M).search(
+        text, _table_start(text))
+    if not head or not line_per_cell(text):
+        return None
+    out, cells = text[:head.start()] + "自然人\n法人或其他组织\n总计\n", dict(gold["cells"])
+    pos = head.end()
+    for r in formats.rows(gold["format"], "requests"):
+        m = find_label(text, gold["format"], r["row"])
+        if not m or m.start() < pos:
+            return None
+        vals = _values_after(text, m.end(), 7)
+        if len(vals) < 7 or text[m.end():m.end() + vals[-1].end()].count("\n") != 7:
+            return None
+        figures = [parse_value(v.group())[0] for v in vals]
+        if None in figures:
+            return None
+        out += text[pos:m.end()] + "\n" + "\n".join(vals[i].group() for i in (0,)) + f"\n{sum(figures[1:6])}\n" + vals[6].group()
+        pos = m.end() + vals[-1].end()
+        for c in cols[1:6]:
+            cells[f"requests.{r['row']}.{c}"] = None
+    return out + text[pos:], cells
+
+
 def reorder_appeals(text: str, gold: dict) -> tuple[str, dict] | None:
     """Table 四 printed with 总计 first in each group (header and figures), one cell per line."""
     start = re.search(r"四\s*[、.]\s*政府信息公开行政复议", text)
@@ -403,7 +431,8 @@ def variants(base: list[tuple[str, str, dict]], typo_positions=(0.0, 0.5, 0.99))
                             out.append((f"{name}|{kind}:{table}.{r['row']}@{at}", t, gold["cells"]))
         for label, made in (("one-row-六", one_row_other(text, gold)), ("short-二", short_active(text, gold)),
                             ("reordered-三", reorder_requests(text, gold)),
-                            ("reordered-四", reorder_appeals(text, gold)), ("turned-四", turn_appeals(text, gold))):
+                            ("reordered-四", reorder_appeals(text, gold)), ("turned-四", turn_appeals(text, gold)),
+                            ("one-org-column", one_org_column(text, gold))):
             if made:
                 out.append((f"{name}|{label}", made[0], made[1]))
         for table in ("requests", "active"):
