@@ -381,9 +381,15 @@ class StreamPipeline:
         return {"counts": counts, "listed": listed}
 
     async def _publish_progress(self):
+        """Every second; progress not published (Redis unreachable) is a loss of the run:
+        the portals' listed reports would be missing (see ArchivePipeline._record_progress)."""
         while True:
             await asyncio.sleep(PROGRESS_INTERVAL)
-            await asyncio.wrap_future(self.writer.submit(self._publish_changes, self._progress()))
+            try:
+                await asyncio.wrap_future(self.writer.submit(self._publish_changes, self._progress()))
+            except Exception as error:
+                self.crawler.get_spider_middleware(Frontier).lose("progress not published", None)
+                logger.error("run %s: progress not published: %s", self.run_id, one_line(error))
 
     def _publish_changes(self, progress: dict, closed: bool = False) -> None:
         if progress["counts"] or progress["listed"] or closed:

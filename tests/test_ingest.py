@@ -194,3 +194,55 @@ def test_a_lost_event_leaves_the_run_incomplete_and_its_portal_not_done(publishe
     assert statuses.pop(lost_portal) == "pending"
     assert set(statuses.values()) == {"done"}
     conn.close()
+
+
+def rerun(events: list[dict], run_id: str, worker: str, gone: str) -> list[dict]:
+    """The events of another run, by another worker, in which the report page `gone` is
+    listed no more."""
+    again = []
+    for event in events:
+        if event["kind"] == "report" and any(document["url"] == gone for document in event["documents"]):
+            continue
+        event = {**event, "run_id": run_id}
+        if "worker" in event:
+            event["worker"] = worker
+        if event["kind"] == "progress":
+            event["listed"] = {portal_id: [url for url in urls if url != gone]
+                               for portal_id, urls in event["listed"].items()}
+        again.append(event)
+    return again
+
+
+def test_a_report_no_longer_listed_is_marked_removed_unless_listed_late(published, redis_url, tmp_path):
+    """As ArchivePipeline: a portal done in a run that lost nothing, its archived reports
+    not listed are removed. A worker's listed URLs published after the portal's
+    portal_done (its progress goes out every second) still count as listed."""
+    events = published["events"]
+    gone = next(document["url"] for event in events if event["kind"] == "report"
+                for document in event["documents"] if document["role"] == "page")
+    db = tmp_path / "archive.db"
+
+    def ingest(run: list[dict]) -> None:
+        publish_all(redis_url, run)
+        result = subprocess.run(**ingest_command(db, redis_url, published["warc"]), capture_output=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    def removed() -> list[tuple]:
+        conn = sqlite3.connect(db)
+        rows = conn.execute("select url, removed_run from reports where removed_at is not null").fetchall()
+        conn.close()
+        return rows
+
+    ingest(events)
+    assert removed() == []
+    ingest(rerun(events, "second", "worker-2", gone))
+    assert removed() == [(gone, "second")]
+    third = rerun(events, "third", "worker-3", gone)
+    portal_id = next(event["portal_id"] for event in events if event["kind"] == "report"
+                     and event["documents"][0]["url"] == gone)
+    late = {"kind": "progress", "run_id": "third", "worker": "worker-3", "serial": 10**6, "closed": False,
+            "counts": {}, "listed": {portal_id: [gone]}}
+    end = next(i for i, event in enumerate(third) if event["kind"] == "run_end")
+    assert third[end - 1]["kind"] == "portal_done"
+    ingest([*third[:end], late, *third[end:]])  # after every portal_done
+    assert removed() == []
