@@ -40,7 +40,7 @@ def published(crawled, tmp_path_factory):
         assert seeded.returncode == 0, seeded.stderr
         worker_db = folder / "worker.db"
         result = run_crawl(registry, worker_db, "-s", f"NIANBAO_REDIS_URL={url}", "-s",
-                           f"NIANBAO_WARC_DIR={folder / 'warc'}", timeout=300)
+                           f"NIANBAO_WARC_DIR={folder / 'warc'}", "-s", "RETRY_BACKOFF_BASE=0.05", timeout=300)
         assert result.returncode == 0, result.stderr[-3000:]
         assert not worker_db.exists()  # a worker never opens the archive
         events = [stream.decode(fields) for _, fields in redis.Redis.from_url(url).xrange(stream.stream_key(PREFIX))]
