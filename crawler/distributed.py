@@ -6,7 +6,8 @@ walk keeps state in the process that walks it: its discovery search (pages read,
 branches awaited), its crawl budgets (listing pages, hops, seconds since its first
 request), its report's attachments fetched one after another and handed on together.
 Spread over workers request by request, each worker would hold a piece of that state
-and every budget would be N times too large. So `nianbao crawl-seed` puts the portal ids
+and every budget would be N times too large (and scrapy-redis's request queues pop and
+forget, with no lease). So `nianbao crawl-seed` puts the portal ids
 in the queue `{prefix}:queue` once; a worker leases a portal (Lua: popped and put in the
 lease set `{prefix}:leases` with an expiry, its holder in `{prefix}:holders`, in one
 step), walks it with Scrapy's own in-memory scheduler, renews its leases while it
