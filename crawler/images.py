@@ -2,9 +2,9 @@
 tables as pictures): fetched with the page's attachments and read by OCR.
 
 Only the images inside the report's body are taken, the element whose paragraphs hold most
-of the page's text, so that the site's header, menus and footer (logos, QR codes, 备案
-badges) are left; and of those, not the ones named or sized like icons, logos, QR codes or
-banners. The count is bounded by the caller (NIANBAO_REPORT_IMAGES), the bytes by the
+of the page's text outside its header, menus and footer, so that the site's frame (logos,
+QR codes, 备案 badges) is left; and of those, not the ones named or sized like icons, logos,
+QR codes or banners. The count is bounded by the caller (NIANBAO_REPORT_IMAGES), the bytes by the
 request (NIANBAO_REPORT_IMAGE_BYTES)."""
 import re
 from collections import Counter
@@ -12,6 +12,8 @@ from collections import Counter
 # an image's src, alt, class or id naming page furniture, not a table
 FURNITURE = re.compile(r"logo|icon|ewm|erweima|qr|code|二维码|banner|share|weixin|wechat|weibo|btn|button|arrow"
                        r"|print|close|bg|babs|beian|conac|jiucuo|spacer|blank|loading", re.I)
+# an element of the site's frame, by its tag, class or id
+CHROME = re.compile(r"^(?:header|footer|nav)\b|\b(?:head|foot|nav|menu|bottom|copyright|sidebar)", re.I)
 MIN_SIDE = 100  # pixels: an image declared narrower or lower holds no table
 _SIZE = re.compile(r"(width|height)\s*:\s*(\d+)\s*px", re.I)
 
@@ -39,10 +41,10 @@ def _body(root):
     carry the most text: the report's body (an lxml element), or None."""
     if not hasattr(root, "iter"):
         return None
-    text = Counter()
+    text, chrome = Counter(), {}
     for node in root.iter("p", "div", "td"):
         parent = node.getparent()
-        if parent is None:
+        if parent is None or _in_chrome(parent, chrome):
             continue
         if node.tag == "p":
             own = node.text_content() if hasattr(node, "text_content") else "".join(node.itertext())
@@ -50,6 +52,22 @@ def _body(root):
             own = (node.text or "") + "".join(child.tail or "" for child in node)
         text[parent] += len("".join(own.split()))
     return text.most_common(1)[0][0] if text else None
+
+
+def _in_chrome(element, seen: dict) -> bool:
+    """Whether the element is or lies in the site's header, menus or footer (by its or an
+    ancestor's tag, class or id): their text (addresses, copyright) is not the report's.
+    `seen` keeps the answers (walked up without recursion: a page may nest thousands deep)."""
+    chain = []
+    while element is not None and element not in seen:
+        chain.append(element)
+        element = element.getparent()
+    inside = seen.get(element, False) if element is not None else False
+    for element in reversed(chain):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        inside = inside or bool(CHROME.search(f"{tag} {element.get('class') or ''} {element.get('id') or ''}"))
+        seen[element] = inside
+    return inside
 
 
 def _furniture(image, src: str) -> bool:

@@ -121,3 +121,31 @@ def test_body_images_are_bounded_in_count_and_bytes(tmp_path):
     [(url, stage, error)] = conn.execute("select url, stage, error from failures").fetchall()
     assert (url, stage) == (f"{base}/nb/big.png", "attachment"), error
     assert conn.execute("select count(*) from reports").fetchone()[0] == 1
+
+
+def test_the_body_is_not_the_footer(tmp_path):
+    """A report page saying little more than its title beside the picture, over a footer of
+    much text (address, copyright): the picture of the body is fetched, not the footer's."""
+    site = tmp_path / "site"
+    (site / "nb").mkdir(parents=True)
+    title = TITLE.format(year=2022)
+    (site / "nb" / "index.html").write_text(
+        f'<html><body><ul><li><a href="t1.html">{title}</a><span>2023-01-20</span></li></ul></body></html>',
+        encoding="utf-8")
+    (site / "nb" / "t1.html").write_text(
+        f"<html><head><title>{title}</title></head><body><div class='main'><h1>{title}</h1><p>详见下图。</p>"
+        '<p><img src="t1_01.png" /></p></div><div id="footer"><p>'
+        + "主办：某县人民政府办公室 地址：某县某路1号 电话：0591-12345678 版权所有 未经授权不得转载 " * 5
+        + '</p><p><img src="fwzx.png" /></p></div></body></html>', encoding="utf-8")
+    for name in ("t1_01.png", "fwzx.png"):
+        (site / "nb" / name).write_bytes(_png(400, 300))
+    server = serve_folder(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    db = tmp_path / "archive.db"
+    try:
+        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db, timeout=300)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(sqlite3.connect(db).execute("select url, role from documents")) == [
+        (f"{base}/nb/t1.html", "page"), (f"{base}/nb/t1_01.png", "attachment")]
