@@ -121,6 +121,9 @@ def columns(db, table: str) -> list[str]:
     return [row[1] for row in db.execute(f"pragma table_info([{table}])")]
 
 
+SEGMENTED: list[tuple[int, str, str]] = []  # the base reports' (id, title, text) as the search index holds them
+
+
 def multiply(db, target: int, base: tuple[int, int], full: bool) -> None:
     """Copy the base reports (ids base[0]..base[1]) until the archive holds `target`
     synthetic reports; `full` False copies only PAGE_TABLES."""
@@ -170,15 +173,14 @@ def multiply(db, target: int, base: tuple[int, int], full: bool) -> None:
                     cols = [c for c in columns(db, table) if c != key]
                     db.execute(f"insert into [{table}] ({key}, {', '.join(cols)}) "
                                f"select {key} + {offset}, {', '.join(cols)} from [{table}] where {key} {ids}")
-            # the search index: the base reports' texts, segmented once per chunk of them
-            for chunk in range(first, first + count, 2000):
-                rows = db.execute("select r.id, r.title, t.body from reports r left join report_texts t "
-                                  "on t.report_id = r.id where r.id between ? and ?",
-                                  [chunk, min(chunk + 1999, first + count - 1)]).fetchall()
-                db.conn.executemany(
-                    f"insert into {search.FTS_TABLE}(rowid, title, body) values (?, ?, ?)",
-                    ((report_id + offset, search.segment(title), search.segment(body))
-                     for report_id, title, body in rows))
+            # the search index: the base reports' texts, segmented once for all copies
+            if len(SEGMENTED) < count:
+                SEGMENTED[:] = [(report_id, search.segment(title), search.segment(body)) for report_id, title, body
+                                in db.execute("select r.id, r.title, t.body from reports r left join report_texts t "
+                                              "on t.report_id = r.id where r.id between ? and ? order by r.id",
+                                              [first, last])]
+            db.conn.executemany(f"insert into {search.FTS_TABLE}(rowid, title, body) values (?, ?, ?)",
+                                ((report_id + offset, title, body) for report_id, title, body in SEGMENTED[:count]))
         have += count
         print(f"  {have:,} reports ({load()})", flush=True)
     db.execute("pragma foreign_keys = on")
@@ -263,6 +265,34 @@ def page_times(path: Path, requests: int, terms: list[str]) -> dict[str, list[fl
     return times
 
 
+FACETS = ["year", "format", "level", "province"]  # the page's: metadata's defaults and ?_facet=
+
+
+def facet_queries(path: Path, term: str, rounds: int = 5) -> dict[str, float]:
+    """Median seconds of the page's SQL, straight on SQLite, taken in turn within each round
+    (one run, one load): the search's count; the facets as Datasette counts them, one query
+    per facet; and as our plugin does, one query for all (archive/plugins/nianbao_archive.py)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.execute("pragma cache_size = -100000")  # as served (publish.SETTINGS cache_size_kb)
+    rows = (f"select * from reports where rowid in (select rowid from {search.FTS_TABLE} "
+            f"where {search.FTS_TABLE} match :q)")
+    queries = {
+        "count": [f"select count(*) from ({rows})"],
+        "facets, one query each": [f"select {c} as value, count(*) as count from ({rows}) where {c} is not null "
+                                   f"group by {c} order by count desc, value limit 31" for c in FACETS],
+        "facets in one query": [f"select {', '.join(FACETS)}, count(*) from ({rows}) group by {', '.join(FACETS)}"],
+    }
+    spent: dict[str, list[float]] = {name: [] for name in queries}
+    for _ in range(rounds):
+        for name, sqls in queries.items():
+            started = time.perf_counter()
+            for sql in sqls:
+                conn.execute(sql, {"q": search.escape_fts(term)}).fetchall()
+            spent[name].append(time.perf_counter() - started)
+    conn.close()
+    return {name: statistics.median(times) for name, times in spent.items()}
+
+
 def percentiles(times: list[float]) -> tuple[float, float]:
     times = sorted(times)
     return statistics.median(times), times[max(0, -(-len(times) * 95 // 100) - 1)]
@@ -329,9 +359,11 @@ def main() -> None:
             if full:
                 per_report = total / reports
                 shares = {table: size / reports for table, size in sizes}
-            else:
-                total = sum(size for table, size in sizes if table in PAGE_TABLES) + reports * sum(
-                    share for table, share in shares.items() if table not in PAGE_TABLES)
+            else:  # the tables not copied at this size as many bytes a report as at the last full step
+                sizes = sorted([(table, size) for table, size in sizes if table in PAGE_TABLES] + [
+                    (table, share * reports) for table, share in shares.items() if table not in PAGE_TABLES],
+                    key=lambda item: -item[1])
+                total = sum(size for _, size in sizes)
             print(f"  size: {total / 2**20:,.0f} MiB{'' if full else ' (extrapolated)'}, "
                   f"{total / reports * 100_000 / 2**30:,.2f} GiB per 100,000 reports "
                   f"(target ≤ 1.1; WARC {warc_bytes / 2**20:,.1f} MiB apart)")
@@ -343,6 +375,11 @@ def main() -> None:
                   f"{sum(map(len, times.values()))} requests: p50 {p50 * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms "
                   f"(target p95 < 500 ms; {load()}); p95 per term: " + ", ".join(
                       f"{term} {percentiles(ts)[1] * 1000:,.0f}" for term, ts in times.items()), flush=True)
+            sql = facet_queries(path, terms[0])
+            print(f"  its SQL for {terms[0]}, medians of 5 rounds taken in turn: " + ", ".join(
+                f"{name} {seconds * 1000:,.0f} ms" for name, seconds in sql.items()) +
+                f" (one query for all the facets: ×{sql['facets, one query each'] / sql['facets in one query']:.1f} "
+                f"faster; {load()})", flush=True)
             curve.append((reports, total, full, p50, p95, load()))
         print("\ncurve: reports, MiB, GiB per 100k, page p50 / p95 ms, load")
         for reports, total, full, p50, p95, when in curve:
