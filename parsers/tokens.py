@@ -96,7 +96,9 @@ def _words(chunk: str) -> list[tuple[str, str | None]]:
 # A page's number printed on its own line where a table runs across pages ("- 3 -", "— 12 —",
 # "第 3 页", "第3页 共6页"): no cell of the table. A bare "3" is left to the arithmetic.
 _PAGE_MARK = re.compile(r"^[ \t]*(?:[-—–－―]+[ \t]*\d{1,4}[ \t]*[-—–－―]+|第[ \t]*\d{1,4}[ \t]*页"
-                        r"(?:[ \t]*[,，/]?[ \t]*共[ \t]*\d{1,4}[ \t]*页)?)[ \t]*(?:\n|$)", re.M)
+                        r"(?:[ \t]*[,，/]?[ \t]*共[ \t]*\d{1,4}[ \t]*页)?"
+                        # and the rule under a Markdown table's header (`|---|:---:|`): no row of cells
+                        r"|\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+(?:[ \t]*:?-{3,}:?)?)[ \t]*(?:\n|$)", re.M)
 
 
 def _stream(text: str) -> list[tuple[str, str | None]]:

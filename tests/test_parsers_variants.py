@@ -12,7 +12,7 @@ from parsers import formats, parse
 from parsers.align import MIN_WORDS, align, words
 from parsers.tables import joins
 from variants import (PAGE_BREAKS, PAGE_MARKS, base_texts, collapse_repeats, crawler_export, fused_cells, gold_reports,
-                      one_org_column,
+                      markdown_rules, one_org_column,
                       html_pages, rows_fill_table_three,
                       line_per_cell, mutate_label, number_tokens, one_row_other, page_break, reorder_appeals,
                       reorder_requests, sample_pages, short_active, split_number, turn_appeals, zeros_as_wu)
@@ -202,6 +202,19 @@ def test_table_three_with_one_org_column():
             assert not lost, (name, lost)
     if not made:
         pytest.skip("no table 三 printed one cell a line with its full header")
+
+
+def test_markdown_table_rules_are_no_cells():
+    """The crawler exports as Markdown (`|---|---|` under each table's first row) read as the exports do."""
+    made = 0
+    for name, page, gold in html_pages(list(_reports())):
+        text = crawler_export(page)
+        if text:
+            made += 1
+            plain = parse(text, name="export.txt")["cells"]
+            assert parse(markdown_rules(text), name="export.md.txt")["cells"] == plain, name
+    if not made:
+        pytest.skip("no HTML page")
 
 
 def test_figures_split_across_lines_in_table_three():

@@ -309,6 +309,18 @@ def crawler_export(page: str) -> str | None:
     return trafilatura.extract(page, output_format="txt", include_tables=True, deduplicate=False) or None
 
 
+def markdown_rules(text: str) -> str:
+    """A pipe-row export as Markdown prints its tables: a rule (`|---|---|`) under each table's first row."""
+    out, prev = [], False
+    for line in text.split("\n"):
+        out.append(line)
+        row = line.strip().startswith("|")
+        if row and not prev:
+            out.append("|" + "---|" * max(1, line.strip().strip("|").count("|") + 1))
+        prev = row
+    return "\n".join(out)
+
+
 def rows_fill_table_three(text: str, fmt: str) -> bool:
     """True when every row of table 三 is printed on its own line with its seven figures."""
     start = _table_start(text)
