@@ -257,3 +257,19 @@ def test_per_host_limit_holds_across_workers(crawled, redis_url, tmp_path):
     server.shutdown()
     assert server.most["127.0.0.1"] == 2
     assert server.busy["127.0.0.1"] == 0
+
+
+def test_a_portal_the_worker_cannot_walk_is_lost_not_done(redis_url, tmp_path):
+    """Seeded from another registry than the worker's: that portal is a `lost` event, not
+    done; the run still ends, and the worker says it is incomplete."""
+    registry = tmp_path / "registry.csv"
+    registry.write_text("id,name,level,province,homepage,column_urls\np,样例县,county,福建省,,\n", encoding="utf-8")
+    client = redis.Redis.from_url(redis_url)
+    seed(client, "nianbao", "run", ["p", "elsewhere"])
+    [worker] = start_workers(1, registry, tmp_path, redis_url)
+    assert worker.wait(timeout=120) == 1
+    assert "crawl: incomplete" in (tmp_path / "worker-0.log").read_text()
+    control = [(event["kind"], event.get("portal_id")) for event in events(client)
+               if event["kind"] in ("portal_done", "lost", "run_end")]
+    assert sorted(control, key=str) == sorted([("portal_done", "p"), ("lost", "elsewhere"), ("run_end", None)], key=str)
+    assert control[-1] == ("run_end", None)
