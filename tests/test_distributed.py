@@ -273,3 +273,26 @@ def test_a_portal_the_worker_cannot_walk_is_lost_not_done(redis_url, tmp_path):
                if event["kind"] in ("portal_done", "lost", "run_end")]
     assert sorted(control, key=str) == sorted([("portal_done", "p"), ("lost", "elsewhere"), ("run_end", None)], key=str)
     assert control[-1] == ("run_end", None)
+
+
+def test_worker_stopped_gives_its_portals_back_at_once(redis_url, tmp_path):
+    """SIGTERM (or Ctrl-C): the portals the worker had not walked to the end go back to
+    the queue at once, not after their lease (120 s) expires; another worker ends the run."""
+    server = counting_server()
+    registry = tmp_path / "registry.csv"
+    client = redis.Redis.from_url(redis_url)
+    seed(client, "nianbao", "run", [row["id"] for row in write_registry(registry, base_url(server))])
+    [stopped] = start_workers(1, registry, tmp_path, redis_url)
+    deadline = time.monotonic() + 60
+    while not any(event["kind"] == "report" for event in events(client)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stopped.send_signal(signal.SIGTERM)
+    stopped.wait(timeout=60)
+    done = {event["portal_id"] for event in events(client) if event["kind"] == "portal_done"}
+    assert client.hlen("nianbao:holders") == 0 and client.zcard("nianbao:leases") == 0
+    assert client.llen("nianbao:queue") == 5 - len(done) > 0
+    [finishing] = start_workers(1, registry, tmp_path, redis_url)
+    assert finishing.wait(timeout=120) == 0
+    server.shutdown()
+    control = [event["kind"] for event in events(client) if event["kind"] in ("portal_done", "run_end")]
+    assert control == ["portal_done"] * 5 + ["run_end"]
