@@ -205,19 +205,6 @@ class PortalLeases:
         return self._release(self.order, [self.worker, *portal_ids]) if portal_ids else 0
 
 
-def run_id_of(client: redis.Redis, prefix: str) -> str:
-    """The run seeded under `prefix`, waited for if crawl-seed has not run yet."""
-    said = False
-    while True:
-        run_id = client.get(Keys(prefix).run)
-        if run_id:
-            return run_id.decode()
-        if not said:
-            logger.info("waiting for `nianbao crawl-seed` to seed a run under %s:run", prefix)
-            said = True
-        time.sleep(POLL_SECONDS)
-
-
 class DistributedFrontier(Frontier):
     """The Frontier of a worker: the run is the one seeded in Redis; the portals walked
     are those leased from its queue (NIANBAO_WORKER_PORTALS at a time), acknowledged
@@ -228,7 +215,8 @@ class DistributedFrontier(Frontier):
         settings = crawler.settings
         self.prefix = settings.get("NIANBAO_REDIS_PREFIX")
         self.client = connect(settings.get("NIANBAO_REDIS_URL"))
-        self.run_id = run_id_of(self.client, self.prefix)
+        # seeded: StreamPipeline.check_settings refuses a worker before `nianbao crawl-seed`
+        self.run_id = self.client.get(Keys(self.prefix).run).decode()
         self.lease_seconds = settings.getfloat("NIANBAO_LEASE_SECONDS")
         self.leases = PortalLeases(self.client, self.prefix, self.run_id, self.lease_seconds, worker_name())
         self.capacity = settings.getint("NIANBAO_WORKER_PORTALS")
