@@ -68,6 +68,7 @@ class Keys:
         self.done = f"{prefix}:done"  # portals whose portal_done is in the stream
         self.ended = f"{prefix}:ended"  # set once run_end is in the stream
         self.dupefilter = f"{prefix}:dupefilter"  # request fingerprint → the portal that asked first
+        self.columns = f"{prefix}:columns"  # portal id → its columns found by earlier crawls (JSON)
         self.stream = stream_key(prefix)
 
 
@@ -80,10 +81,12 @@ def event_json(kind: str, **payload) -> str:
     return json.dumps({"kind": kind, **payload}, ensure_ascii=False, separators=(",", ":"))
 
 
-def seed(client: redis.Redis, prefix: str, run_id: str, portal_ids: list[str]) -> tuple[str, bool]:
-    """Queue the portals of a new run once: the run id and the queue are set in one
-    transaction, and only if the prefix holds no run yet. Returns the prefix's run id
-    and whether this call queued it (not when it was seeded before)."""
+def seed(client: redis.Redis, prefix: str, run_id: str, portal_ids: list[str],
+         columns: dict[str, list[tuple[str, str]]] | None = None) -> tuple[str, bool]:
+    """Queue the portals of a new run once: the run id, the queue and the portals'
+    `columns` found by earlier crawls (archive.columns.cached_columns, where a worker's
+    walk starts without a search) are set in one transaction, and only if the prefix
+    holds no run yet. Returns the prefix's run id and whether this call queued it."""
     keys = Keys(prefix)
     with client.pipeline() as pipe:
         pipe.watch(keys.run)
@@ -94,6 +97,10 @@ def seed(client: redis.Redis, prefix: str, run_id: str, portal_ids: list[str]) -
         pipe.set(keys.run, run_id)
         for start in range(0, len(portal_ids), 1000):
             pipe.rpush(keys.queue, *portal_ids[start:start + 1000])
+        stored = {portal_id: json.dumps(columns[portal_id], ensure_ascii=False)
+                  for portal_id in portal_ids if (columns or {}).get(portal_id)}
+        if stored:
+            pipe.hset(keys.columns, mapping=stored)
         try:
             pipe.execute()
         except redis.WatchError:  # seeded meanwhile by another crawl-seed
@@ -232,9 +239,11 @@ class DistributedFrontier(Frontier):
             yield output
 
     async def portals(self, registry: list[dict]):
-        """The registry rows of the portals leased to this worker, as it has room for
-        them, until the run ends. The spider asks for the next one only once every start
-        request of the previous one went to the scheduler: that one is then walked."""
+        """The registry rows of the portals leased to this worker, each with its columns
+        found by earlier crawls ({id: [(url, found via)]}, none with NIANBAO_REDISCOVER),
+        as it has room for them, until the run ends. The spider asks for the next one only
+        once every start request of the previous one went to the scheduler: that one is
+        then walked."""
         rows = {portal["id"]: portal for portal in registry}
         while True:
             if len(self.held) >= self.capacity:
@@ -255,8 +264,14 @@ class DistributedFrontier(Frontier):
             if portal_id not in rows:
                 self.lose("portals not in the worker's registry", portal_id)
             else:
-                yield rows[portal_id]
+                yield rows[portal_id], self.stored_columns(portal_id)
             self.walking.add(portal_id)
+
+    def stored_columns(self, portal_id: str) -> dict[str, list[tuple[str, str]]]:
+        if self.crawler.settings.getbool("NIANBAO_REDISCOVER"):
+            return {}
+        stored = self.client.hget(Keys(self.prefix).columns, portal_id)
+        return {portal_id: [tuple(column) for column in json.loads(stored)]} if stored else {}
 
     def walked(self) -> list[str]:
         """The portals walked to the end: none of their requests queued or in progress."""

@@ -151,9 +151,18 @@ def cmd_crawl_seed(args) -> int:
                                  level=args.level, province=args.province)
     except RegistryError as error:
         raise SystemExit(f"nianbao: {error}")
+    columns = {}
+    if args.archive:  # the columns its crawls found: the workers' walks start there, without a search
+        from archive.columns import cached_columns
+        from archive.db import open_archive
+
+        db = open_archive(args.archive)
+        columns = cached_columns(db)
+        db.close()
     run_id = args.run or new_run_id()
     try:
-        run_id, queued = seed(connect(args.redis), args.prefix, run_id, [portal["id"] for portal in portals])
+        run_id, queued = seed(connect(args.redis), args.prefix, run_id, [portal["id"] for portal in portals],
+                              columns)
     except redis.RedisError as error:
         raise SystemExit(f"nianbao: cannot seed {args.redis}: {error}")
     if not queued:
@@ -290,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     crawl_seed.add_argument("--portal", default="", metavar="ID,ID", help="these portals only")
     crawl_seed.add_argument("--level", default="")
     crawl_seed.add_argument("--province", default="")
+    crawl_seed.add_argument("--archive", metavar="DB", help="start homepage-only portals from the columns this "
+                                                           "archive's crawls found (as a crawl into it would)")
     crawl_seed.set_defaults(func=cmd_crawl_seed)
 
     ingest = commands.add_parser("ingest", help="the one writer of a distributed crawl: the Redis stream into the archive")

@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 import redis
 
+from archive.columns import column_answered
+from archive.db import open_archive
+from archive.store import upsert_portals
 from conftest import BIN, REPO, crawl_command
 from crawler.distributed import ENDED, HostLimiter, Keys, PortalLeases, seed
+from crawler.registry import load_registry
 from nianbao.sample_portals.server import SAMPLE_PORTALS, SamplePortalHandler, base_url, write_registry
 
 
@@ -92,8 +96,8 @@ def test_host_tokens_are_shared_and_come_back_from_a_dead_holder(redis_url):
 
 
 class CountingHandler(SamplePortalHandler):
-    """The sample portals, each answer a little slow, recording per host the most
-    requests it was answering at once."""
+    """The sample portals, each answer a little slow, recording the paths asked for and
+    per host the most requests it was answering at once."""
 
     lock = threading.Lock()
     delay = 0.15
@@ -109,6 +113,7 @@ class CountingHandler(SamplePortalHandler):
         if parsed:
             host = self.server.server_address[0]
             with self.lock:
+                self.server.paths.append(self.path)
                 self.server.busy[host] += 1
                 self.server.most[host] = max(self.server.most[host], self.server.busy[host])
             self.in_flight = True
@@ -122,7 +127,7 @@ class CountingHandler(SamplePortalHandler):
 
 def counting_server() -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(CountingHandler, directory=str(SAMPLE_PORTALS)))
-    server.busy, server.most = Counter(), Counter()
+    server.busy, server.most, server.paths = Counter(), Counter(), []
     server.handle_error = lambda request, address: None  # a killed worker's connections reset
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
@@ -296,3 +301,26 @@ def test_worker_stopped_gives_its_portals_back_at_once(redis_url, tmp_path):
     server.shutdown()
     control = [event["kind"] for event in events(client) if event["kind"] in ("portal_done", "run_end")]
     assert control == ["portal_done"] * 5 + ["run_end"]
+
+
+def test_seeded_columns_start_the_walk_without_a_search(redis_url, tmp_path):
+    """crawl-seed --archive: a homepage-only portal's column found by an earlier crawl is
+    where a worker starts, as a crawl into that archive would; its homepage is not read."""
+    server = counting_server()
+    base = base_url(server)
+    registry = tmp_path / "registry.csv"
+    registry.write_text(f"id,name,level,province,homepage,column_urls\np,样例县,county,福建省,{base}/seeds/,\n",
+                        encoding="utf-8")
+    earlier = open_archive(tmp_path / "earlier.db")  # as an earlier crawl leaves it
+    with earlier.conn:
+        upsert_portals(earlier, load_registry(registry))
+        column_answered(earlier, portal_id="p", url=f"{base}/seeds/xxgk/ndbg/list.html", found_via="政务公开 → 年报")
+    earlier.close()
+    result = subprocess.run([str(BIN / "nianbao"), "crawl-seed", "--redis", redis_url, "--registry", str(registry),
+                             "--archive", str(tmp_path / "earlier.db")], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    [worker] = start_workers(1, registry, tmp_path, redis_url)
+    assert worker.wait(timeout=120) == 0, (tmp_path / "worker-0.log").read_text()[-3000:]
+    server.shutdown()
+    assert "/seeds/xxgk/ndbg/list.html" in server.paths and "/seeds/" not in server.paths
+    assert sum(event["kind"] == "report" for event in events(redis.Redis.from_url(redis_url))) == 5

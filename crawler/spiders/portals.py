@@ -119,9 +119,9 @@ class PortalsSpider(scrapy.Spider):
         return meta
 
     async def start(self):
-        if self.settings.get("NIANBAO_REDIS_URL"):  # the portals leased to this worker; no archive here
-            async for portal in self.crawler.get_spider_middleware(DistributedFrontier).portals(self.portals):
-                for request in self.portal_requests(portal, {}):
+        if self.settings.get("NIANBAO_REDIS_URL"):  # the portals leased to this worker, columns from the seed
+            async for portal, cached in self.crawler.get_spider_middleware(DistributedFrontier).portals(self.portals):
+                for request in self.portal_requests(portal, cached):
                     yield request
             return
         cached = self.cached_columns()
