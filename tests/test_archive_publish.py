@@ -142,3 +142,15 @@ def test_chart_renders_in_a_browser(site, tmp_path):
     screenshot(url, out, tmp_path / "profile")
     width, height, distinct = png_info(out)
     assert (width, height) == (1280, 2000) and distinct > 20
+
+
+def test_the_ingest_bookkeeping_tables_are_hidden():
+    """The distributed ingest's own tables (archive/ingest.py) are no data for researchers:
+    each is hidden in the published metadata, with a line saying what it is."""
+    import re
+
+    from archive import ingest
+
+    names = [re.search(r"create table if not exists (\w+)", statement).group(1) for statement in ingest.SCHEMA]
+    tables = json.loads(METADATA.read_text(encoding="utf-8"))["databases"]["nianbao"]["tables"]
+    assert names and all(tables.get(name, {}).get("hidden") and tables[name].get("description") for name in names), names
