@@ -295,8 +295,8 @@ class StreamPipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        if not settings.get("NIANBAO_REDIS_URL"):
-            raise NotConfigured("NIANBAO_REDIS_URL is not set: ArchivePipeline writes the archive")
+        if not settings.get("NIANBAO_REDIS_URL"):  # the embedded crawl: ArchivePipeline writes the archive
+            raise NotConfigured()  # without a message, so that Scrapy logs no warning for the default
         return cls(crawler, redis.Redis.from_url(settings.get("NIANBAO_REDIS_URL")),
                    settings.get("NIANBAO_REDIS_PREFIX") or "nianbao", settings.get("NIANBAO_WARC_DIR"))
 

@@ -98,3 +98,10 @@ def test_page_metadata_is_kept(crawled):
     pingtan_2024 = next(row for url, row in rows.items() if url.endswith("t20250310_97791.htm"))
     assert (pingtan_2024["source_name"], pingtan_2024["published"]) == ("平潭综合实验区管委会办公室", "2025-03-10")
     assert any(row["index_number"] for row in rows.values()), "no 索引号 kept from any metadata block"
+
+
+def test_the_embedded_crawl_warns_of_no_disabled_component(crawled):
+    """The default crawl (no Redis) is not the distributed one: its log warns of no
+    component left out (a newcomer's `make demo` shows warnings about portals only)."""
+    disabled = [line for line in crawled["log"].splitlines() if "[scrapy.middleware] WARNING" in line]
+    assert not disabled, disabled
