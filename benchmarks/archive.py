@@ -31,7 +31,6 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +45,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from archive import search, store, warc  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.reparse import reparse_documents  # noqa: E402
-from conftest import crawl_sample_portals, free_port  # noqa: E402
+from archive_fixtures import start_datasette, stop  # noqa: E402
+from conftest import crawl_sample_portals  # noqa: E402
 
 PROVINCES = ["北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
              "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "广西壮族自治区",
@@ -200,7 +200,7 @@ def breakdown(path: Path) -> list[tuple[str, int]]:
     return sorted(sizes.items(), key=lambda item: -item[1])
 
 
-def reparse_sample(db, size: int, rng: random.Random) -> tuple[float, float]:
+def reparse_sample(db, size: int, rng: random.Random) -> tuple[float, float | None]:
     """Reports/s of `nianbao reparse`'s own loop (archive.reparse.reparse_documents: parse
     the archived bytes in one worker process per core, write parses and derive in this
     one) on a random sample of the synthetic reports' documents: as measured, and once the
@@ -219,35 +219,18 @@ def reparse_sample(db, size: int, rng: random.Random) -> tuple[float, float]:
 
     start = seconds(sample[:2])
     whole = seconds(sample[2:])
-    return size / whole, size / max(whole - start, 1e-9)
+    # a sample reparsed no slower than the 2-report start says nothing of the running rate
+    return size / whole, size / (whole - start) if whole > start else None
 
 
 def load() -> str:
     return "load avg %.2f %.2f %.2f" % os.getloadavg()
 
 
-def serve(path: Path):
-    """`nianbao serve` on a free port (a large archive may take a while to start)."""
-    port = free_port()
-    process = subprocess.Popen([str(REPO / ".venv" / "bin" / "nianbao"), "serve", str(path), "--port", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(1200):
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=5)
-            return process, base
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("datasette did not start")
-
-
 def page_times(path: Path, requests: int, terms: list[str]) -> dict[str, list[float]]:
     """Seconds per reports page with ?_search=<term> and the facets year and province (and the
     default ones of metadata.json), the terms in turn; the first request of each warms caches."""
-    process, base = serve(path)
+    process, base = start_datasette(path, wait=120)
     times: dict[str, list[float]] = {term: [] for term in terms}
     try:
         for attempt in range(requests + len(terms)):
@@ -260,8 +243,7 @@ def page_times(path: Path, requests: int, terms: list[str]) -> dict[str, list[fl
                 times[term].append(time.perf_counter() - started)
             assert "facet-info" in html and "rows where search matches" in html, "unexpected page"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
     return times
 
 
@@ -334,9 +316,11 @@ def main() -> None:
         print(f"base built in {built:,.0f} s ({base / built:,.0f} reports/s through derive_report; {load()})")
         first, last = db.execute("select min(id), max(id) from reports where portal_id like 'bench-%'").fetchone()
         rate, running = reparse_sample(db, args.sample, rng)
+        running_rate = (f"{running:,.1f} reports/s once the workers run (less a 2-report reparse's time); a full "
+                        f"reparse of 100,000 would take ~{100_000 / running / 60:,.0f} min" if running else
+                        "the sample is too small to tell the running rate from the workers' start")
         print(f"reparse: {rate:,.1f} reports/s ({os.cpu_count()} parse workers + derive, on a sample of "
-              f"{args.sample} reports), {running:,.1f} reports/s once the workers run (less a 2-report "
-              f"reparse's time); a full reparse of 100,000 would take ~{100_000 / running / 60:,.0f} min ({load()})")
+              f"{args.sample} reports), {running_rate} ({load()})")
         per_report = None
         for step in steps:
             full = step <= args.full_up_to

@@ -29,13 +29,14 @@ def reports_containing(conn, term: str) -> set[int]:
         if any(term in re.sub(r"\s+", "", text or "") for text in (title, body))}
 
 
-def start_datasette(db: Path):
-    """Start `nianbao serve` on a free port; return (process, base URL of the instance)."""
+def start_datasette(db: Path, wait: float = 30):
+    """Start `nianbao serve` on a free port, waiting up to `wait` seconds for it to answer
+    (a large archive takes a while); return (process, base URL of the instance)."""
     port = free_port()
     process = subprocess.Popen([str(BIN / "nianbao"), "serve", str(db), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(int(wait * 10)):
         try:
             urllib.request.urlopen(base + "/-/versions.json", timeout=1)
             return process, base

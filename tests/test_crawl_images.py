@@ -60,18 +60,36 @@ def _site(folder, gold: dict):
         (folder / "images" / name).write_bytes(_png(*size))
 
 
+def _crawl(tmp_path, site, *settings: str):
+    """Serve `site` on 127.0.0.1 and crawl its column nb/index.html: (base URL, archive)."""
+    server = serve_folder(site)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    db = tmp_path / "archive.db"
+    try:
+        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db, *settings,
+                           timeout=300)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr[-2000:]
+    return base, db
+
+
+def _one_report(site, body: str) -> None:
+    """A column listing one report page, nb/t1.html, whose <body> is `body`."""
+    title = TITLE.format(year=2022)
+    (site / "nb").mkdir(parents=True)
+    (site / "nb" / "index.html").write_text(
+        f'<html><body><ul><li><a href="t1.html">{title}</a><span>2023-01-20</span></li></ul></body></html>',
+        encoding="utf-8")
+    (site / "nb" / "t1.html").write_text(f"<html><head><title>{title}</title></head><body>{body}</body></html>",
+                                         encoding="utf-8")
+
+
 @pytest.mark.skipif(not ocr.available(), reason="the ocr extra (rapidocr-onnxruntime) is not installed")
 def test_a_report_whose_tables_are_a_picture(tmp_path):
     gold = _gold()
     _site(tmp_path / "site", gold)
-    server = serve_folder(tmp_path / "site")
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    db = tmp_path / "archive.db"
-    try:
-        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db, timeout=300)
-    finally:
-        server.shutdown()
-    assert result.returncode == 0, result.stderr[-2000:]
+    base, db = _crawl(tmp_path, tmp_path / "site")
     conn = sqlite3.connect(db)
     page = f"{base}/nb/t20220120_1.html"
     assert sorted(conn.execute("select url, role from documents")) == [
@@ -93,28 +111,13 @@ def test_body_images_are_bounded_in_count_and_bytes(tmp_path):
     import os
 
     site = tmp_path / "site"
-    (site / "nb").mkdir(parents=True)
-    title = TITLE.format(year=2022)
-    (site / "nb" / "index.html").write_text(
-        f'<html><body><ul><li><a href="t1.html">{title}</a><span>2023-01-20</span></li></ul></body></html>',
-        encoding="utf-8")
-    (site / "nb" / "t1.html").write_text(
-        f"<html><head><title>{title}</title></head><body><div class='article'><h1>{title}</h1>"
-        "<p>一、总体情况。本年度政府信息公开工作有序推进，依申请公开办理规范，详见下列各表。</p>"
-        '<p><img src="big.png" /></p><p><img src="a.png" /></p><p><img src="b.png" /></p></div></body></html>',
-        encoding="utf-8")
+    _one_report(site, f"<div class='article'><h1>{TITLE.format(year=2022)}</h1>"
+                "<p>一、总体情况。本年度政府信息公开工作有序推进，依申请公开办理规范，详见下列各表。</p>"
+                '<p><img src="big.png" /></p><p><img src="a.png" /></p><p><img src="b.png" /></p></div>')
     (site / "nb" / "big.png").write_bytes(_png(400, 300)[:-12] + os.urandom(200_000) + _png(400, 300)[-12:])
     for name in ("a.png", "b.png"):
         (site / "nb" / name).write_bytes(_png(400, 300))
-    server = serve_folder(site)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    db = tmp_path / "archive.db"
-    try:
-        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db,
-                           "-s", "NIANBAO_REPORT_IMAGES=2", "-s", "NIANBAO_REPORT_IMAGE_BYTES=100000", timeout=300)
-    finally:
-        server.shutdown()
-    assert result.returncode == 0, result.stderr[-2000:]
+    base, db = _crawl(tmp_path, site, "-s", "NIANBAO_REPORT_IMAGES=2", "-s", "NIANBAO_REPORT_IMAGE_BYTES=100000")
     conn = sqlite3.connect(db)
     assert sorted(conn.execute("select url, role from documents")) == [
         (f"{base}/nb/a.png", "attachment"), (f"{base}/nb/t1.html", "page")]
@@ -127,25 +130,12 @@ def test_the_body_is_not_the_footer(tmp_path):
     """A report page saying little more than its title beside the picture, over a footer of
     much text (address, copyright): the picture of the body is fetched, not the footer's."""
     site = tmp_path / "site"
-    (site / "nb").mkdir(parents=True)
-    title = TITLE.format(year=2022)
-    (site / "nb" / "index.html").write_text(
-        f'<html><body><ul><li><a href="t1.html">{title}</a><span>2023-01-20</span></li></ul></body></html>',
-        encoding="utf-8")
-    (site / "nb" / "t1.html").write_text(
-        f"<html><head><title>{title}</title></head><body><div class='main'><h1>{title}</h1><p>详见下图。</p>"
-        '<p><img src="t1_01.png" /></p></div><div id="footer"><p>'
-        + "主办：某县人民政府办公室 地址：某县某路1号 电话：0591-12345678 版权所有 未经授权不得转载 " * 5
-        + '</p><p><img src="fwzx.png" /></p></div></body></html>', encoding="utf-8")
+    _one_report(site, f"<div class='main'><h1>{TITLE.format(year=2022)}</h1><p>详见下图。</p>"
+                '<p><img src="t1_01.png" /></p></div><div id="footer"><p>'
+                + "主办：某县人民政府办公室 地址：某县某路1号 电话：0591-12345678 版权所有 未经授权不得转载 " * 5
+                + '</p><p><img src="fwzx.png" /></p></div>')
     for name in ("t1_01.png", "fwzx.png"):
         (site / "nb" / name).write_bytes(_png(400, 300))
-    server = serve_folder(site)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    db = tmp_path / "archive.db"
-    try:
-        result = run_crawl(one_portal_registry(tmp_path, f"{base}/", f"{base}/nb/index.html"), db, timeout=300)
-    finally:
-        server.shutdown()
-    assert result.returncode == 0, result.stderr[-2000:]
+    base, db = _crawl(tmp_path, site)
     assert sorted(sqlite3.connect(db).execute("select url, role from documents")) == [
         (f"{base}/nb/t1.html", "page"), (f"{base}/nb/t1_01.png", "attachment")]
