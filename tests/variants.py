@@ -234,19 +234,31 @@ def reorder_requests(text: str, gold: dict) -> tuple[str, dict] | None:
     head = re.compile(r"^自然人\n(法人或其他组织)\n总计\n", re.M).search(text, _table_start(text))
     if not head or not line_per_cell(text):
         return None
-    out = text[:head.start()] + "总计\n自然人\n法人或其他组织\n"
-    pos = head.end()
-    for r in formats.rows(gold["format"], "requests"):
-        m = find_label(text, gold["format"], r["row"])
+    rows = _request_rows(text, gold["format"], head.end())
+    if rows is None:
+        return None
+    out, pos = text[:head.start()] + "总计\n自然人\n法人或其他组织\n", head.end()
+    for _, m, vals in rows:
+        figures = [v.group() for v in vals]
+        out += text[pos:m.end()] + "\n" + "\n".join([figures[-1], *figures[:-1]])
+        pos = m.end() + vals[-1].end()
+    return out + text[pos:], gold["cells"]
+
+
+def _request_rows(text: str, fmt: str, pos: int) -> list | None:
+    """Table 三's rows after `pos`, each printed one cell per line: (form row, label match,
+    its 7 figure matches) in order; None if a row is not printed so."""
+    rows = []
+    for r in formats.rows(fmt, "requests"):
+        m = find_label(text, fmt, r["row"])
         if not m or m.start() < pos:
             return None
         vals = _values_after(text, m.end(), 7)
         if len(vals) < 7 or text[m.end():m.end() + vals[-1].end()].count("\n") != 7:
             return None
-        figures = [v.group() for v in vals]
-        out += text[pos:m.end()] + "\n" + "\n".join([figures[-1], *figures[:-1]])
+        rows.append((r, m, vals))
         pos = m.end() + vals[-1].end()
-    return out + text[pos:], gold["cells"]
+    return rows
 
 
 def one_org_column(text: str, gold: dict) -> tuple[str, dict] | None:
@@ -258,15 +270,12 @@ def one_org_column(text: str, gold: dict) -> tuple[str, dict] | None:
         text, _table_start(text))
     if not head or not line_per_cell(text):
         return None
+    rows = _request_rows(text, gold["format"], head.end())
+    if rows is None:
+        return None
     out, cells = text[:head.start()] + "自然人\n法人或其他组织\n总计\n", dict(gold["cells"])
     pos = head.end()
-    for r in formats.rows(gold["format"], "requests"):
-        m = find_label(text, gold["format"], r["row"])
-        if not m or m.start() < pos:
-            return None
-        vals = _values_after(text, m.end(), 7)
-        if len(vals) < 7 or text[m.end():m.end() + vals[-1].end()].count("\n") != 7:
-            return None
+    for r, m, vals in rows:
         figures = [parse_value(v.group())[0] for v in vals]
         if None in figures:
             return None
