@@ -159,12 +159,7 @@ def store_held_document(db, document: dict, run_id: str) -> int:
     record = {key: document[key] for key in ("url", "report_url", "portal_id", "role", "status", "content_type",
                                              "sha256", "size", "listing_title", "listing_date")}
     record["fetched_at"] = store.now()
-    existing = db.execute("select id from documents where url = ?", [record["url"]]).fetchone()
-    revisions.observe(db, existing[0] if existing else None, record, run_id)
-    if existing:
-        db["documents"].update(existing[0], record)
-        return existing[0]
-    return db["documents"].insert(record).last_pk
+    return store.record_document(db, record, run_id)
 
 
 def apply_report(db, event: dict) -> None:

@@ -83,13 +83,18 @@ def store_document(db: sqlite_utils.Database, *, url: str, content: bytes, porta
         sha256 = store_blob(db, content)
     else:
         sha256 = warc.store(db, warc_files, url, content, status=status, content_type=content_type, http=http)
-    record = {
+    return record_document(db, {
         "url": url, "report_url": report_url, "portal_id": portal_id, "role": role,
         "status": status, "content_type": content_type, "sha256": sha256,
         "size": len(content), "fetched_at": now(), "listing_title": listing_title,
         "listing_date": listing_date,
-    }
-    existing = db.execute("select id from documents where url = ?", [url]).fetchone()
+    }, run_id)
+
+
+def record_document(db: sqlite_utils.Database, record: dict, run_id: str | None) -> int:
+    """The documents row of a fetched response whose bytes are kept already (`record`
+    names them by sha256); its version noted in `revisions`. Returns its id."""
+    existing = db.execute("select id from documents where url = ?", [record["url"]]).fetchone()
     # before the row (and then its parse) is overwritten: a new version keeps the old one's
     revisions.observe(db, existing[0] if existing else None, record, run_id)
     if existing:

@@ -178,11 +178,8 @@ def store(db, files: WarcFiles, url: str, content: bytes, *, status: int = 200, 
                 "select 1 from documents where url = ? and sha256 = ?", [url, sha256]).fetchone():
             files.revisit(url, sha256, first[0], first[1].replace("+00:00", "Z"), status, content_type)
         return sha256
-    name, offset, length = files.write(url, content, sha256, status=status, content_type=content_type, http=http)
-    db.execute("insert into warc_records (sha256, file, offset, length) values (?, ?, ?, ?)",
-               [sha256, name, offset, length])
-    db.execute("insert into blobs (sha256, size, compression, content) values (?, ?, 'warc', null)",
-               [sha256, len(content)])
+    register(db, sha256, len(content), *files.write(url, content, sha256, status=status, content_type=content_type,
+                                                    http=http))
     return sha256
 
 

@@ -125,14 +125,18 @@ class Frontier:
         """The portals walked to the end since the last call, now done."""
         if self.unattributed:
             return []
-        slot = self.crawler.engine._slot  # requests from the scheduler until their items are stored
-        busy = {portal_of(request) for request in slot.inprogress} if slot else set()
-        busy |= {portal_id for portal_id, queued in self.queued.items() if queued}
-        busy |= set(self.start_items.values())
-        settled = self.walking - busy - self.lost_portals
+        settled = self.walking - self.busy() - self.lost_portals
         self.walking -= settled
         self.done |= settled
         return sorted(settled)
+
+    def busy(self) -> set[str]:
+        """The portals with a request queued or in progress, or an item of start() not yet
+        stored: the engine holds a request in progress until its items are stored."""
+        slot = self.crawler.engine._slot
+        busy = {portal_of(request) for request in slot.inprogress} if slot else set()
+        busy |= {portal_id for portal_id, queued in self.queued.items() if queued}
+        return busy | set(self.start_items.values())
 
     def lose(self, kind: str, portal_id: str | None) -> None:
         self.crawler.stats.inc_value(LOST + kind)
