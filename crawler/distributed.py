@@ -275,11 +275,7 @@ class DistributedFrontier(Frontier):
 
     def walked(self) -> list[str]:
         """The portals walked to the end: none of their requests queued or in progress."""
-        slot = self.crawler.engine._slot
-        busy = {portal_of(request) for request in slot.inprogress} if slot else set()
-        busy |= {portal_id for portal_id, queued in self.queued.items() if queued}
-        busy |= set(self.start_items.values())
-        return sorted(self.walking - busy)
+        return sorted(self.walking - self.busy())
 
     def acknowledge(self) -> None:
         for portal_id in self.walked():
@@ -306,8 +302,14 @@ class DistributedFrontier(Frontier):
                 logger.error("cannot acknowledge or renew portal leases: %s", error)
 
     def lose(self, kind: str, portal_id: str | None) -> None:
+        """Counted here, then told to the ingest. Redis out of reach loses only the telling:
+        the portal is acknowledged without portal_done (or, unattributed, none is), so the
+        ingest ends the run incomplete all the same ("portals not done")."""
         super().lose(kind, portal_id)
-        publish(self.client, self.prefix, "lost", {"run_id": self.run_id, "portal_id": portal_id, "reason": kind})
+        try:
+            publish(self.client, self.prefix, "lost", {"run_id": self.run_id, "portal_id": portal_id, "reason": kind})
+        except redis.RedisError as error:
+            logger.error("run %s: lost (%s) not told to the ingest: %s", self.run_id, kind, error)
 
     def spider_opened(self, spider):
         self.keeping = asyncio.get_event_loop().create_task(self.keep())

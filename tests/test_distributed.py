@@ -324,3 +324,27 @@ def test_seeded_columns_start_the_walk_without_a_search(redis_url, tmp_path):
     server.shutdown()
     assert "/seeds/xxgk/ndbg/list.html" in server.paths and "/seeds/" not in server.paths
     assert sum(event["kind"] == "report" for event in events(redis.Redis.from_url(redis_url))) == 5
+
+
+def test_a_loss_while_redis_is_out_of_reach_is_still_counted(tmp_path):
+    """A worker's loss while Redis cannot be reached (lose() runs inside Scrapy's signal and
+    logging handlers): counted, its portal kept from done, and no exception raised."""
+    from scrapy.utils.test import get_crawler
+
+    from conftest import start_redis
+    from crawler.distributed import DistributedFrontier, connect
+    from crawler.frontier import LOST
+
+    process, url = start_redis(tmp_path)
+    try:
+        seed(connect(url), "nianbao", "run-1", ["p"])
+        crawler = get_crawler(settings_dict={"NIANBAO_REDIS_URL": url, "NIANBAO_REDIS_PREFIX": "nianbao",
+                                             "NIANBAO_LEASE_SECONDS": 5, "NIANBAO_WORKER_PORTALS": 1})
+        frontier = DistributedFrontier(crawler)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    frontier.client.connection_pool.disconnect()
+    frontier.lose("callback errors", "p")
+    assert crawler.stats.get_value(LOST + "callback errors") == 1
+    assert "p" in frontier.lost_portals
