@@ -18,7 +18,7 @@ demo: crawl-demo serve-demo
 
 crawl-demo: $(BIN)/nianbao
 	mkdir -p $(DEMO)
-	rm -f $(DEMO)/nianbao.db* $(DEMO)/registry.csv
+	rm -f $(DEMO)/nianbao.db* $(DEMO)/nianbao.parses.db* $(DEMO)/registry.csv
 	$(BIN)/nianbao sample-portals --registry-out $(DEMO)/registry.csv > $(DEMO)/sample-portals.log 2>&1 & \
 	  server=$$!; trap 'kill $$server' EXIT; \
 	  for i in $$(seq 100); do [ -s $(DEMO)/registry.csv ] && break; sleep 0.1; done; \

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive import forms, search
+from archive import forms, parses, search
 
 SCHEMA_VERSION = 4
 
@@ -51,12 +51,7 @@ TABLES = {
         },
         {"pk": "id", "foreign_keys": [("portal_id", "portals", "id"), ("sha256", "blobs", "sha256")]},
     ),
-    # a parse as the parser returned it (JSON, zlib-compressed: it is read only to derive),
-    # less what is large and re-derivable from the blob: `sections` and `tokens`
-    "parses": (
-        {"document_id": int, "parser_version": str, "result": bytes},
-        {"pk": "document_id", "foreign_keys": [("document_id", "documents", "id")]},
-    ),
+    # `parses` (each document's parse) is in the companion file beside the archive: archive/parses.py
     "bodies": (
         {
             "body_id": str, "portal_id": str, "name": str, "level": str, "province": str,
@@ -332,7 +327,10 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # with WAL: no corruption risk, no fsync per commit
         db.execute("PRAGMA foreign_keys=ON")
+        parses.attach(db.conn)  # the parses' own file beside the archive (archive/parses.py)
+        db.execute(f"PRAGMA {parses.SCHEMA}.synchronous=NORMAL")
         create_schema(db)
+        parses.migrate(db.conn)
     except sqlite3.DatabaseError as error:
         raise ArchiveError(f"{path} is not a usable SQLite database: {error}") from error
     return db

@@ -59,7 +59,7 @@ STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one report's
 MAX_FACETS = 8
 SEARCH_WORK = 20_000_000_000  # length of a text x length of a pattern, for instr and replace (~1 s)
 LIKE_PATTERN = 300  # bytes of a LIKE or GLOB pattern (100 Chinese characters): ~1.5 s over 1 MB
-STORED_BYTES = {"blobs": "content", "parses": "result", "revisions": "parse"}  # left out of these tables' pages by default
+STORED_BYTES = {"blobs": "content", "revisions": "parse"}  # left out of these tables' pages by default
 WHOLE_DOCUMENTS = {"body", *STORED_BYTES.values()}  # columns never faceted
 CHUNK = 1 << 20  # an archived document is sent this many bytes at a time
 

@@ -265,11 +265,13 @@ def assess(db_path: str | Path, portal: FaultPortal, sample_manifests: list[dict
     the figures of benchmarks/faults.py."""
     import sqlite_utils
 
+    from archive import parses as parse_file
     from archive.store import load_blob, load_parse
     from crawler.policy import shown_url
 
     db = sqlite_utils.Database(db_path)
     conn = db.conn
+    parse_file.attach(conn, create=False)
     failures = conn.execute("select url, stage, error from failures").fetchall()
     reports = {url: (filled, status) for url, filled, status in
                conn.execute("select url, cells_filled, check_status from reports")}
