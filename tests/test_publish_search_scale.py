@@ -109,15 +109,20 @@ def test_search_with_facets_reads_the_matches_once(archive, tmp_path):
         stop(process)
 
 
-QUERIES = [  # (query string, the same as SQL: where, params, order)
-    ({"_search": "复议"}, "", (), "id"),
-    ({"_search": "不予公开", "_size": "7"}, "", (), "id"),
-    ({"_search": "诉讼", "_sort": "year"}, "", (), "year"),
-    ({"_search": "复议", "year": "2020"}, " and year = ?", ("2020",), "id"),
+QUERIES = [  # (query string, the same as SQL: where, params, order; MATCH queries run for the page)
+    ({"_search": "复议"}, "", (), "id", 1),
+    ({"_search": "不予公开", "_size": "7"}, "", (), "id", 1),
+    ({"_search": "复议", "year": "2020"}, " and year = ?", ("2020",), "id", 1),  # '2020' = 2020 (affinity)
     ({"_search": "复议", "province": "广东省", "format": "2021"}, " and province = ? and format = ?",
-     ("广东省", "2021"), "id"),
-    ({"_search": "复议", "province__isnull": "1"}, " and province is null", (), "id"),
-    ({"_search": "没有这个词"}, "", (), "id"),
+     ("广东省", "2021"), "id", 1),
+    ({"_search": "复议", "province__isnull": "1"}, " and province is null", (), "id", 1),
+    ({"_search": "诉讼", "year__gte": "2021", "level__not": "city"}, " and year >= ? and level != ?",
+     (2021, "city"), "id", 1),
+    ({"_search": "没有这个词"}, "", (), "id", 1),
+    # the rows in another order are Datasette's query; the count and facets still the plugin's
+    ({"_search": "诉讼", "_sort": "year"}, "", (), "year", 2),
+    # a clause of SQL (_where): Datasette's queries, the rows, the count, the facets (together)
+    ({"_search": "复议", "_where": "year > 2019"}, " and year > 2019", (), "id", 3),
 ]
 
 
@@ -129,10 +134,12 @@ def test_counts_and_facets_are_plain_sqls_with_filters_and_after_a_write(archive
     process, base = _serve(path, tmp_path)
     try:
         for rounds in range(2):
-            for query, where, params, order in QUERIES:
+            for query, where, params, order, passes in QUERIES:
                 term = query["_search"]
                 size = int(query.get("_size", 50))
-                page = _page(base, {**query, "_facet": ["year", "province"]})
+                page = _page(base, {**query, "_facet": ["year", "province"], "_trace": "1"})
+                traced = [trace["sql"] for trace in page["_trace"]["traces"] if trace.get("type") == "sql"]
+                assert sum(" match " in sql for sql in traced) == passes, (query, traced)
                 count, ids, facets = _expected(path, term, where, params, order, size)
                 served_count, served_ids, served_facets = _served(page)
                 assert (served_count, served_facets) == (count, facets), query
