@@ -9,9 +9,12 @@ from pathlib import Path
 
 import sqlite_utils
 
-from archive import forms, parses, search
+from archive import codec, forms, parses, search
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+# bytes of a page of a new archive: a report's packed text (~3 KB) takes a 4 KB page to itself,
+# so pages of 32 KB keep the served file ~25% smaller (benchmarks/archive.py)
+PAGE_SIZE = 32768
 
 
 class ArchiveError(Exception):
@@ -76,52 +79,45 @@ TABLES = {
                              ("document_id", "documents", "id")],
         },
     ),
-    # the text apart from `reports`, so that counting and faceting a search's matches
-    # reads narrow rows; it is also the exact text the search index holds for the report
-    "report_texts": (
-        {"report_id": int, "body": str},
+    # the report's text, packed (archive/codec.py: ~40% of its UTF-8), apart from `reports` so that
+    # counting and faceting a search's matches reads narrow rows; the view report_texts unpacks it,
+    # the exact text the search index holds for the report
+    "report_bodies": (
+        {"report_id": int, "body": bytes},
         {"pk": "report_id", "foreign_keys": [("report_id", "reports", "id")]},
     ),
+    # one row per cell of the forms; `id` is what cell_values store (a code's id never changes)
     "cell_codes": (
         {
-            "code": str, "table_name": str, "section": str, "group_label": str, "row_code": str,
+            "id": int, "code": str, "table_name": str, "section": str, "group_label": str, "row_code": str,
             "row_label": str, "column_code": str, "column_label": str, "formats": str,
             "unit": str, "position": int,
         },
-        {"pk": "code"},
+        {"pk": "id"},
     ),
-    # the largest tables: WITHOUT ROWID, so their primary key is the table, not a copy of it
-    "cells": (
-        # provenance of the figure (parse `provenance`): the token as printed, its row label and
-        # column header as printed, PDF page, where in the document (body:N, plain:N, grid:T/R/C), how read;
-        # a printed label equal to the form's (cell_codes) is null: the view cell_provenance has it whole
-        {"report_id": int, "code": str, "value": "ANY", "unit": str, "token": str, "row_label": str,
-         "column_label": str, "page": int, "locator": str, "read_by": str},
-        {"pk": ("report_id", "code"), "without_rowid": True,
-         "foreign_keys": [("report_id", "reports", "id"), ("code", "cell_codes", "code")]},
+    # one row per row of a form's tables, in the form's order: the form-shaped views are built on it
+    "form_rows": (
+        {"format": str, "table_name": str, "position": int, "row_code": str, "group_label": str, "row_label": str,
+         "unit_code": str},
+        {"pk": ("format", "table_name", "row_code")},
     ),
-    "active_table": (
-        {
-            "report_id": int, "year": int, "format": str, "position": int, "row_code": str,
-            "group_label": str, "row_label": str, **{column: "ANY" for column in forms.active_columns()},
-            "unit": str,
-        },
-        {"pk": ("report_id", "row_code"), "foreign_keys": [("report_id", "reports", "id")]},
+    # the figures: the largest table, WITHOUT ROWID (its primary key is the table) and each code
+    # an integer (the view `cells` spells it out); `unit` only where the report printed one
+    "cell_values": (
+        {"report_id": int, "code_id": int, "value": "ANY", "unit": str},
+        {"pk": ("report_id", "code_id"), "without_rowid": True,
+         "foreign_keys": [("report_id", "reports", "id"), ("code_id", "cell_codes", "id")]},
     ),
-    "requests_table": (
-        {
-            "report_id": int, "year": int, "format": str, "position": int, "row_code": str,
-            "row_label": str, **{column: int for column, _ in forms.requests_columns()},
-        },
-        {"pk": ("report_id", "row_code"), "foreign_keys": [("report_id", "reports", "id")]},
+    # where each figure of a report was read, and the parse's notes, packed (archive/codec.py) as
+    # {"cells": {code: [token, row_label, column_label, page, locator, read_by]}, "notes": [...]}:
+    # token null where it is the value as written, a label null where it is the form's, trailing
+    # nulls left out. The view cell_provenance unpacks it, a row per figure read
+    "cell_sources": (
+        {"report_id": int, "sources": bytes},
+        {"pk": "report_id", "foreign_keys": [("report_id", "reports", "id")]},
     ),
-    "appeals_table": (
-        {
-            "report_id": int, "year": int, "format": str, "position": int, "group_code": str,
-            "group_label": str, **{column: int for column, _ in forms.appeals_columns()},
-        },
-        {"pk": ("report_id", "group_code"), "foreign_keys": [("report_id", "reports", "id")]},
-    ),
+    # the checks a report failed, with their two sides; every other check of its format passed or
+    # could not be made for a missing figure (its figures are in cells)
     "checks": (
         {"report_id": int, "check_id": str, "status": str, "expected": "ANY", "actual": "ANY"},
         {"pk": ("report_id", "check_id"), "without_rowid": True, "foreign_keys": [("report_id", "reports", "id")]},
@@ -245,15 +241,11 @@ INDEXES = [
     ("bodies", ["portal_id"], False),
     ("bodies", ["level"], False),
     ("bodies", ["province"], False),
-    ("cells", ["code"], False),
+    # a code's figures across reports, read from the index alone
+    ("cell_values", ["code_id", "value"], False),
+    ("cell_codes", ["code"], True),
     ("cell_codes", ["table_name"], False),
     ("checks", ["check_id"], False),
-    ("active_table", ["row_code"], False),
-    ("active_table", ["year"], False),
-    ("requests_table", ["row_code"], False),
-    ("requests_table", ["year"], False),
-    ("appeals_table", ["group_code"], False),
-    ("appeals_table", ["year"], False),
     ("failures", ["portal_id"], False),
     ("crawls", ["portal_id"], False),
     ("run_portals", ["portal_id"], False),
@@ -278,20 +270,27 @@ INDEXES = [
     ("flags", ["other_report_id"], False),
 ]
 
-# partial indexes (sqlite-utils' create_index has no WHERE): the failed checks, not the passed
-# ones that are most of the table
-PARTIAL_INDEXES = {
-    "idx_checks_failed": "create index if not exists idx_checks_failed on checks (check_id) where status = 'fail'",
-}
-
 VIEWS = {
-    # cells with their printed labels whole: cells keeps a label only where it differs from the form's
-    "cell_provenance": """
-        select c.report_id, c.code, c.value, c.unit, c.token,
-               case when c.token is not null then coalesce(c.row_label, k.row_label) end as row_label,
-               case when c.token is not null then coalesce(c.column_label, k.column_label) end as column_label,
-               c.page, c.locator, c.read_by
-        from cells c left join cell_codes k on k.code = c.code""",
+    # the figures, a row per report and cell code (cell_values with its codes spelled out)
+    "cells": """
+        select v.report_id, k.code, v.value, v.unit
+        from cell_values v join cell_codes k on k.id = v.code_id""",
+    # each report's text, unpacked (archive/codec.py)
+    "report_texts": f"""
+        select report_id, {codec.FUNCTION}(body) as body from report_bodies""",
+    # where each figure read from the document was printed: a row per figure with a token, its
+    # labels as printed (the form's where cell_sources keeps none)
+    "cell_provenance": f"""
+        select s.report_id, k.code, v.value, v.unit,
+               coalesce(json_extract(j.value, '$[0]'), cast(v.value as text)) as token,
+               coalesce(json_extract(j.value, '$[1]'), k.row_label) as row_label,
+               coalesce(json_extract(j.value, '$[2]'), k.column_label) as column_label,
+               json_extract(j.value, '$[3]') as page, json_extract(j.value, '$[4]') as locator,
+               json_extract(j.value, '$[5]') as read_by
+        from cell_sources s join json_each({codec.FUNCTION}(s.sources), '$.cells') j
+        join cell_codes k on k.code = j.key
+        left join cell_values v on v.report_id = s.report_id and v.code_id = k.id""",
+    **forms.views(),
     # Across years, for the same body: carried in (year N) = carried forward (year N-1).
     "panel_checks": """
         select cur.body_id, cur.id as report_id, cur.year, prev.id as previous_report_id,
@@ -315,6 +314,15 @@ VIEWS = {
 }
 
 
+def connect(path: str | Path, **options) -> sqlite3.Connection:
+    """A plain sqlite3 connection to an archive (options as sqlite3.connect's), with the SQL
+    function its views unpack with (archive/codec.py) and its parses attached where they exist."""
+    conn = sqlite3.connect(path, **options)
+    codec.register(conn)
+    parses.attach(conn, create=False)
+    return conn
+
+
 def open_archive(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if needed) the archive at `path`, with every table in place."""
     path = Path(path)
@@ -324,6 +332,7 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
         raise ArchiveError(f"cannot create {path}: folder {path.parent} does not exist")
     try:
         db = sqlite_utils.Database(path)
+        db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # a new archive's; an existing one keeps its own
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # with WAL: no corruption risk, no fsync per commit
         db.execute("PRAGMA foreign_keys=ON")
@@ -337,10 +346,12 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
 
 
 def create_schema(db: sqlite_utils.Database) -> None:
-    """Create missing tables, columns, indexes and views; fill the cell-code lookup."""
+    """Create missing tables, columns, indexes and views; fill the form's lookups; migrate
+    an archive of an earlier schema."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
-    if db["reports"].exists() and "body" in db["reports"].columns_dict:
-        _move_report_texts(db)
+    codec.register(db.conn)
+    if 0 < version < 5:
+        _drop_schema_4_lookups(db)
     for name, (columns, options) in TABLES.items():
         if not db[name].exists():
             options = dict(options)
@@ -354,37 +365,85 @@ def create_schema(db: sqlite_utils.Database) -> None:
                     db[name].add_column(column, kind)
     for table, columns, unique in INDEXES:
         db[table].create_index(columns, unique=unique, if_not_exists=True)
-    for sql in PARTIAL_INDEXES.values():
-        db.execute(sql)
+    _fill_form_lookups(db)
+    if 0 < version < 5:
+        _pack_schema_4(db)
     db.execute(search.CREATE)
-    if 0 < version < 3:  # schema 2 indexed single characters; 3 indexes character pairs
-        search.rebuild(db)
     for name, sql in VIEWS.items():
         db.create_view(name, sql, replace=True)
-    db["cell_codes"].upsert_all(forms.cell_codes(), pk="code")
-    if 0 < version < 4:
-        _form_labels_apart(db)
+    if 0 < version < 5:
+        search.rebuild(db)  # schema 2 indexed single characters; 3 and 4 kept positions
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
 
-def _move_report_texts(db: sqlite_utils.Database) -> None:
-    """Schema 2 → 3: the report text moves from reports.body to report_texts."""
-    columns, options = TABLES["report_texts"]
+def _fill_form_lookups(db: sqlite_utils.Database) -> None:
+    """cell_codes and form_rows from the formats (parsers/formats.json); a code keeps its id,
+    a new code takes the next."""
+    ids = dict(db.execute("select code, id from cell_codes").fetchall())
+    for row in forms.cell_codes():
+        ids.setdefault(row["code"], max(ids.values(), default=-1) + 1)
+    db["cell_codes"].upsert_all(({"id": ids[row["code"]], **row} for row in forms.cell_codes()), pk="id")
+    db["form_rows"].upsert_all(forms.form_layout(), pk=("format", "table_name", "row_code"))
+
+
+# what schema 4 kept as tables and schema 5 derives as views of the packed tables
+SCHEMA_4_TABLES = ("cells", "report_texts", "active_table", "requests_table", "appeals_table")
+
+
+def _drop_schema_4_lookups(db: sqlite_utils.Database) -> None:
+    """Schemas 2-4 keyed cell_codes by its code text: dropped, to be made anew with ids."""
+    if db["cell_codes"].exists() and "id" not in db["cell_codes"].columns_dict:
+        db.execute("PRAGMA foreign_keys=OFF")  # the old cells refer to it until they are packed
+        with db.conn:
+            db.execute("drop table cell_codes")
+        db.execute("PRAGMA foreign_keys=ON")
+
+
+def _pack_schema_4(db: sqlite_utils.Database) -> None:
+    """Schemas 2-4 → 5: the figures become cell_values, their provenance and the parse's notes
+    cell_sources, the texts report_bodies, all packed (archive/codec.py); checks keeps the failed
+    ones only, and the form-shaped tables become views;
+    the search index is made anew without positions (archive/search.py)."""
+    from archive import store
+    tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
+    db.execute("PRAGMA foreign_keys=OFF")
     with db.conn:
-        if not db["report_texts"].exists():
-            db["report_texts"].create(columns, **options)
-        db.execute("insert or replace into report_texts (report_id, body) "
-                   "select id, body from reports where body is not null")
-        db.execute("alter table reports drop column body")
-
-
-def _form_labels_apart(db: sqlite_utils.Database) -> None:
-    """Schema 3 → 4: a cell's printed label equal to the form's becomes null (see
-    store.cell_provenance), and the index of every check's status gives way to one of the
-    failed checks."""
-    with db.conn:
-        db.execute("drop index if exists idx_checks_status")
-        for label in ("row_label", "column_label"):
-            db.execute(f"update cells set {label} = null where {label} = "
-                       f"(select k.{label} from cell_codes k where k.code = cells.code)")
-
+        for index in ("idx_checks_status", "idx_checks_failed"):  # checks now holds failed ones only
+            db.execute(f"drop index if exists {index}")
+        if "body" in db["reports"].columns_dict:  # schema 2: the text in reports
+            db.conn.executemany("insert or replace into report_bodies (report_id, body) values (?, ?)",
+                                ((i, codec.pack(body)) for i, body in
+                                 db.execute("select id, body from reports where body is not null").fetchall()))
+            db.execute("alter table reports drop column body")
+        if "report_texts" in tables:
+            db.conn.executemany("insert or replace into report_bodies (report_id, body) values (?, ?)",
+                                ((i, codec.pack(body)) for i, body in
+                                 db.execute("select report_id, body from report_texts").fetchall()))
+        if "cells" in tables:
+            columns = ", ".join(store.PROVENANCE_COLUMNS)
+            try:
+                notes = {report_id: store.load_parse(result).get("notes") or [] for report_id, result in db.execute(
+                    "select r.id, p.result from reports r join parses p on p.document_id = r.document_id")}
+            except sqlite3.OperationalError:  # no parses kept
+                notes = {}
+            ids = dict(db.execute("select code, id from cell_codes").fetchall())
+            by_report: dict[int, list] = {}
+            for row in db.execute(f"select report_id, code, value, unit, {columns} from cells").fetchall():
+                by_report.setdefault(row[0], []).append(row[1:])
+            for report_id, rows in by_report.items():
+                db.conn.executemany("insert or replace into cell_values (report_id, code_id, value, unit) "
+                                    "values (?, ?, ?, ?)",
+                                    [(report_id, ids[code], value, unit) for code, value, unit, token, *_ in rows
+                                     if value is not None or token is not None])  # as store.derive_report
+                provenance = {code: dict(zip(store.PROVENANCE_COLUMNS, rest))
+                              for code, _, _, *rest in rows if rest[0] is not None}
+                if provenance or notes.get(report_id):
+                    db.execute("insert or replace into cell_sources (report_id, sources) values (?, ?)",
+                               [report_id, store.pack_sources({code: value for code, value, *_ in rows},
+                                                              provenance, notes.get(report_id, []))])
+        db.execute("delete from checks where status != 'fail'")
+        for name in SCHEMA_4_TABLES:
+            if name in tables:
+                db.execute(f"drop table [{name}]")
+        db.execute(f"drop table if exists {search.FTS_TABLE}")
+    db.execute("PRAGMA foreign_keys=ON")

@@ -4,10 +4,9 @@ Labels and row/column order come from parsers/formats.json (the one place the fo
 are written down), so `cell_codes` and the form-shaped tables never drift from the
 parser. Researchers get one row per report and form row, columns as the form prints.
 """
-import json
-import zlib
 from functools import lru_cache
 
+from archive import codec
 from parsers import formats
 
 FORMATS = ("2021", "2019")  # newest first: its label wins where both formats share a code
@@ -85,32 +84,49 @@ def cell_codes() -> list[dict]:
     return list(found.values())
 
 
-def form_rows(report_id: int, year: int | None, fmt: str, cells: dict, units: dict) -> dict[str, list[dict]]:
-    """The rows of active_table, requests_table and appeals_table for one report."""
-    if fmt not in FORMATS:
-        return {"active_table": [], "requests_table": [], "appeals_table": []}
-    base = {"report_id": report_id, "year": year, "format": fmt}
-    active = []
-    for position, row in enumerate(formats.rows(fmt, "active")):
-        record = {**base, "position": position, "row_code": row["row"], "group_label": row.get("group"),
-                  "row_label": row["label"], "unit": None}
-        for column in active_columns():
-            record[column] = cells.get(f"active.{row['row']}.{column}")
+def form_layout() -> list[dict]:
+    """form_rows: each row of each format's three tables, in the form's order; `unit_code` the
+    cell whose printed unit the row's `unit` shows (table 二's amount column)."""
+    out = []
+    for fmt in FORMATS:
         amount = formats.spec()["formats"][fmt].get("amount_column", "")
-        if amount.startswith(f"active.{row['row']}."):
-            record["unit"] = units.get(amount)
-        active.append(record)
-    requests = [
-        {**base, "position": position, "row_code": row["row"], "row_label": row["label"],
-         **{column: cells.get(f"requests.{row['row']}.{column}") for column, _ in requests_columns()}}
-        for position, row in enumerate(formats.rows(fmt, "requests"))
-    ]
-    appeals = [
-        {**base, "position": position, "group_code": group, "group_label": label,
-         **{column: cells.get(f"appeals.{group}.{column}") for column, _ in appeals_columns()}}
-        for position, (group, label) in enumerate(appeals_groups())
-    ]
-    return {"active_table": active, "requests_table": requests, "appeals_table": appeals}
+        for position, row in enumerate(formats.rows(fmt, "active")):
+            out.append({"format": fmt, "table_name": "active", "position": position, "row_code": row["row"],
+                        "group_label": row.get("group"), "row_label": row["label"],
+                        "unit_code": amount if amount.startswith(f"active.{row['row']}.") else None})
+        for position, row in enumerate(formats.rows(fmt, "requests")):
+            out.append({"format": fmt, "table_name": "requests", "position": position, "row_code": row["row"],
+                        "group_label": None, "row_label": row["label"], "unit_code": None})
+        for position, (group, label) in enumerate(appeals_groups()):
+            out.append({"format": fmt, "table_name": "appeals", "position": position, "row_code": group,
+                        "group_label": label, "row_label": None, "unit_code": None})
+    return out
+
+
+def _figure(table: str, column: str) -> str:
+    """SQL of one figure of a form row `f` of report `r`, found through its code."""
+    return (f"(select v.value from cell_values v join cell_codes k on k.id = v.code_id where v.report_id = r.id "
+            f"and k.code = '{table}.' || f.row_code || '.{column}') as [{column}]")
+
+
+def views() -> dict[str, str]:
+    """The form-shaped views: one row per report and form row, the figures as the form's columns
+    (looked up in cell_values by report and code: a report's rows cost a few index reads)."""
+    base = "select r.id as report_id, r.year, r.format, f.position, f.row_code"
+    rows = "from reports r join form_rows f on f.format = r.format and f.table_name = '{}'"
+    return {
+        "active_table": f"""{base}, f.group_label, f.row_label,
+            {', '.join(_figure('active', column) for column in active_columns())},
+            (select v.unit from cell_values v join cell_codes k on k.id = v.code_id
+             where v.report_id = r.id and k.code = f.unit_code) as unit
+            {rows.format('active')}""",
+        "requests_table": f"""{base}, f.row_label,
+            {', '.join(_figure('requests', column) for column, _ in requests_columns())}
+            {rows.format('requests')}""",
+        "appeals_table": f"""{base.replace('f.row_code', 'f.row_code as group_code')}, f.group_label,
+            {', '.join(_figure('appeals', column) for column, _ in appeals_columns())}
+            {rows.format('appeals')}""",
+    }
 
 
 def page(conn, report_id) -> dict | None:
@@ -157,18 +173,14 @@ def page(conn, report_id) -> dict | None:
 
 
 def provenance(conn, report_id) -> dict[str, dict]:
-    """code → where its figure was read (cells' provenance columns), for the links of the report page."""
+    """code → where its figure was read (cell_provenance), for the links of the report page."""
     keys = ["token", "row_label", "column_label", "page", "locator", "read_by"]
     return {row[0]: dict(zip(keys, row[1:])) for row in conn.execute(
-        f"select code, {', '.join(keys)} from cells where report_id = ? and token is not null", [report_id])}
+        f"select code, {', '.join(keys)} from cell_provenance where report_id = ?", [report_id])}
 
 
 def _notes(conn, report_id) -> list[str]:
-    """The parse's notes (why a printed cell was left null, how a reading was chosen): kept in
-    the stored parse of the report's document."""
-    found = conn.execute("select p.result from reports r join parses p on p.document_id = r.document_id "
-                         "where r.id = ?", [report_id]).fetchone()
-    if not found or found[0] is None:
-        return []
-    result = json.loads(zlib.decompress(found[0]) if isinstance(found[0], bytes) else found[0])
-    return list(result.get("notes") or [])
+    """The parse's notes (why a printed cell was left null, how a reading was chosen), kept
+    with the report's provenance in cell_sources."""
+    found = conn.execute("select sources from cell_sources where report_id = ?", [report_id]).fetchone()
+    return list(codec.unpack_json(found[0]).get("notes") or []) if found else []

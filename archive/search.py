@@ -5,12 +5,16 @@ SQLite's unicode61 tokenizer keeps a run of Chinese characters as one token, so
 every run of CJK characters becomes its overlapping character pairs (bigrams) plus
 its last character alone — 行政复议 → "行政 政复 复议 议" — and Datasette's
 `escape_fts()`, which it applies to every `?_search=`, is replaced (see
-plugins/nianbao_archive.py) by one that turns each quoted phrase into the same tokens
-as an FTS5 phrase: "复议" becomes the phrase "复议" (one token), 不予公开 the phrase
-"不予 予公 公开" (three adjacent pairs), a single character 复 the prefix query "复"*.
-That is a substring match of any length, with no dictionary to miss words, and a
-common two-character term is one token of the index, not two very frequent ones whose
-positions must be intersected (≈7× faster on 复议, see benchmarks/archive.py).
+plugins/nianbao_archive.py) by one that turns each word or quoted phrase into the same
+tokens, all required: "复议" becomes the token "复议", 不予公开 the tokens "不予" "予公"
+"公开", a single character 复 the prefix query "复"*. A two-character word is exactly a
+substring match; a longer one matches a text holding all its character pairs, which is
+nearly always the word itself (benchmarks/archive.py counts how often it is not).
+
+The index keeps no positions (detail=none): 1.3 KB a report instead of 9 KB, so an
+archive of a million reports stays small. The price is phrase adjacency, above. A
+common two-character term is one token of the index, not two very frequent ones to
+intersect.
 
 Whitespace between two CJK characters is ignored (PDF text breaks lines mid-word);
 punctuation ends a run. The FTS5 table is contentless (the title is in `reports`, the
@@ -25,12 +29,13 @@ import sqlite_utils
 
 FTS_TABLE = "reports_fts"
 CREATE = (f"create virtual table if not exists {FTS_TABLE} using fts5("
-          "title, body, content='', tokenize='unicode61 remove_diacritics 2')")
+          "title, body, content='', detail=none, tokenize='unicode61 remove_diacritics 2')")
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
 # a run of CJK characters (whitespace inside it dropped), or a run of anything else
 _PIECES = re.compile(f"[{_CJK}](?:\\s*[{_CJK}])*|[^\\s{_CJK}]+")
 _IS_CJK = re.compile(f"[{_CJK}]")
 _SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"[^\W_]+")
 _BITS = re.compile(r'\s+|(".*?")')  # the same split as datasette.utils.escape_fts
 
 
@@ -50,20 +55,20 @@ def segment(text: str | None) -> str:
 
 
 def phrase(text: str) -> str:
-    """One FTS5 phrase matching `text` as a substring of a segmented text."""
+    """The FTS5 query matching a segmented text that holds every token of `text` (each a
+    quoted string, so implicitly ANDed: the index keeps no positions)."""
     pieces = _pieces(text.replace('"', ""))
-    tokens, prefix = [], False
+    tokens = []
     for position, (cjk, piece) in enumerate(pieces):
         last = position == len(pieces) - 1
-        if not cjk:
-            tokens.append(piece)
+        if not cjk:  # the words unicode61 makes of it: letters and digits
+            tokens += [f'"{word}"' for word in _WORD.findall(piece)]
         elif len(piece) == 1 and last:
-            tokens.append(piece)  # the start of any token: a pair or a run's last character
-            prefix = True
+            tokens.append(f'"{piece}"*')  # the start of any token: a pair or a run's last character
         else:
             # pairs; where more follows, the run ended here in the text too: its last character
-            tokens += _pairs(piece) if last else [*_pairs(piece), piece[-1]]
-    return f'"{" ".join(tokens)}"' + ("*" if prefix else "") if tokens else ""
+            tokens += [f'"{token}"' for token in (_pairs(piece) if last else [*_pairs(piece), piece[-1]])]
+    return " ".join(dict.fromkeys(tokens))
 
 
 def escape_fts(query: str) -> str:

@@ -3,8 +3,8 @@
 A report is identified by the URL of its detail page. Its documents are that page and
 the attachments linked from it; the report's figures come from the best parse among
 them (an attachment wins when the page itself lacks the tables). Deriving a report also
-rebuilds everything read from it: its text (`report_texts`), cells, checks, the
-form-shaped tables, the search index and its body's entry in `bodies`.
+rebuilds everything read from it: its text (`report_bodies`), figures (`cell_values`)
+and where they were read (`cell_sources`), checks, the search index and its body's entry in `bodies`.
 """
 import hashlib
 import json
@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
-from archive import bodies, forms, revisions, search, warc
+from archive import bodies, codec, forms, revisions, search, warc
 from parsers.workers import parse_failed, parse_fetched
 
 PARSER_VERSION = version("nianbao")
@@ -178,20 +178,36 @@ def _best_parse(rows: list[tuple[int, str, str, dict]]) -> tuple[int, str, str, 
     )
 
 
-# the cells columns saying where each figure came from (parse `provenance`, see parsers/__init__.py)
+# where each figure came from (parse `provenance`, see parsers/__init__.py), as cell_sources keeps it
 PROVENANCE_COLUMNS = ("token", "row_label", "column_label", "page", "locator", "read_by")
 # the printed labels are kept only where they differ from the form's own (cell_codes): most
-# figures sit under the form's labels, and repeating them on every cell cost ~15% of `cells`
+# figures sit under the form's labels
 FORM_LABELS = {row["code"]: {"row_label": row["row_label"], "column_label": row["column_label"]}
                for row in forms.cell_codes()}
 
 
-def cell_provenance(code: str, provenance: dict) -> dict:
-    """The provenance columns of one cell: a printed label equal to the form's is null
-    (the view `cell_provenance` shows it whole)."""
-    form = FORM_LABELS.get(code, {})
-    return {key: None if key in form and provenance.get(key) == form[key] else provenance.get(key)
-            for key in PROVENANCE_COLUMNS}
+def _as_written(value, token) -> bool:
+    """Whether `token` is the figure as SQLite writes it (cast(value as text)): then it is not kept."""
+    return isinstance(value, int) and not isinstance(value, bool) and token == str(value)
+
+
+def pack_sources(values: dict, provenance: dict[str, dict], notes: list) -> bytes:
+    """cell_sources.sources of a report: each figure read (with a token) as [token,
+    row_label, column_label, page, locator, read_by], a token null where it is the figure as
+    written, a label null where it is the form's, trailing nulls left out; and the parse's notes."""
+    cells = {}
+    for code in sorted(provenance):
+        where = provenance[code]
+        if where.get("token") is None:
+            continue
+        form = FORM_LABELS.get(code, {})
+        entry = [None if _as_written(values.get(code), where["token"]) else where["token"],
+                 *(None if where.get(key) == form.get(key) else where.get(key) for key in ("row_label", "column_label")),
+                 *(where.get(key) for key in ("page", "locator", "read_by"))]
+        while entry and entry[-1] is None:
+            entry.pop()
+        cells[code] = entry
+    return codec.pack_json({"cells": cells, "notes": notes})
 
 
 def derive_report(db: sqlite_utils.Database, report_url: str,
@@ -257,29 +273,30 @@ def derive_report(db: sqlite_utils.Database, report_url: str,
         report_id = db.conn.execute(
             f"insert into reports ({', '.join(f'[{c}]' for c in columns)}) values ({', '.join('?' * len(columns))})",
             [report[c] for c in columns]).lastrowid
-    db.conn.execute("insert or replace into report_texts (report_id, body) values (?, ?)", [report_id, text])
+    db.conn.execute("insert or replace into report_bodies (report_id, body) values (?, ?)",
+                    [report_id, codec.pack(text)])
     search.reindex(db, report_id, existing[1:3] if existing else None, (report["title"], text),
                    (search_texts or {}).get(text_url))
     bodies.refresh(db, {body_id, existing[3]} - {None} if existing else {body_id})
-    db.conn.execute("delete from cells where report_id = ?", [report_id])
-    db.conn.execute("delete from checks where report_id = ?", [report_id])
+    for table in ("cell_values", "cell_sources", "checks"):
+        db.conn.execute(f"delete from {table} where report_id = ?", [report_id])
     units = result.get("units", {})
     provenance = result.get("provenance") or {}
-    insert_rows(db, "cells", [
-        {"report_id": report_id, "code": code, "value": value, "unit": units.get(code),
-         **cell_provenance(code, provenance.get(code, {}))}
-        # in key order: a report's rows are appended to the table's pages, not split into them
-        for code, value in sorted(result.get("cells", {}).items())
+    cells = result.get("cells", {})
+    code_ids = dict(db.execute("select code, id from cell_codes").fetchall())
+    insert_rows(db, "cell_values", [
+        {"report_id": report_id, "code_id": code_ids[code], "value": value, "unit": units.get(code)}
+        # a blank the report left, not read from anywhere, is no row (the views give it as missing)
+        for code, value in cells.items() if value is not None or (provenance.get(code) or {}).get("token") is not None
     ])
+    if provenance or result.get("notes"):
+        db.conn.execute("insert into cell_sources (report_id, sources) values (?, ?)",
+                        [report_id, pack_sources(cells, provenance, list(result.get("notes") or []))])
     insert_rows(db, "checks", [
         {"report_id": report_id, "check_id": check["id"], "status": check["status"],
          "expected": check.get("expected"), "actual": check.get("actual")}
-        for check in sorted(checks, key=lambda check: check["id"])
+        for check in sorted(checks, key=lambda check: check["id"]) if check["status"] == "fail"
     ])
-    shaped = forms.form_rows(report_id, report["year"], report["format"], result.get("cells", {}), units)
-    for table, table_rows in shaped.items():
-        db.conn.execute(f"delete from {table} where report_id = ?", [report_id])
-        insert_rows(db, table, table_rows)
     return report_id
 
 

@@ -16,9 +16,10 @@ its figures multiplied by a whole number (so the report's arithmetic still holds
 `store.derive_report` builds everything from it (~85 reports/s). The rest is multiplied in
 SQL (INSERT … SELECT): each copy of the base re-keys reports, documents and bodies (new
 ids, URLs, portals "bench-N" with the base portal's level and province; same years, text
-and figures) and copies every row of `report_texts`, `parses`, `cells`, `checks` and the
-form tables; its search index rows are the base reports' segmented texts. Steps above
-`--full-up-to` (disk and time: ~50 KB a report) copy only what the reports page reads
+and figures) and copies every row of `report_bodies`, `cell_values`, `cell_sources`, `checks`
+and `parses` (in the companion file beside the archive, archive/parses.py); its search index
+rows are the base reports' segmented texts. Steps above `--full-up-to` (disk and time: ~11 KB
+a report in the served file, ~8 KB of parses beside it) copy only what the reports page reads
 (`reports`, `bodies`, `portals`, the search index) and say so; their size is then
 extrapolated from the last full step.
 Reparse throughput is measured with reparse's own loop (worker processes) on a random
@@ -42,7 +43,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from archive import search, store, warc  # noqa: E402
+from archive import parses, search, store, warc  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.reparse import reparse_documents  # noqa: E402
 from archive_fixtures import start_datasette, stop  # noqa: E402
@@ -112,8 +113,8 @@ def synthesise(db, count: int, rng: random.Random) -> None:
 
 
 # tables copied per report by multiply(): (table, its report key); documents and parses apart
-PER_REPORT = [("report_texts", "report_id"), ("cells", "report_id"), ("checks", "report_id"),
-              ("active_table", "report_id"), ("requests_table", "report_id"), ("appeals_table", "report_id")]
+PER_REPORT = [("report_bodies", "report_id"), ("cell_values", "report_id"), ("cell_sources", "report_id"),
+              ("checks", "report_id")]
 PAGE_TABLES = {"reports", "bodies", "portals", search.FTS_TABLE}  # what the reports page reads
 
 
@@ -184,6 +185,21 @@ def multiply(db, target: int, base: tuple[int, int], full: bool) -> None:
         have += count
         print(f"  {have:,} reports ({load()})", flush=True)
     db.execute("pragma foreign_keys = on")
+
+
+def search_precision(db, terms: list[str]) -> str:
+    """For each term, the reports the search finds and how many of them hold the term as
+    written: the index keeps no positions, so a term of 3+ characters matches a text holding
+    all its character pairs (archive/search.py)."""
+    out = []
+    for term in terms:
+        found = {row[0] for row in db.execute(f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} "
+                                              "match ?", [search.escape_fts(term)])}
+        exact = {report_id for report_id, title, body in db.execute(
+            "select r.id, r.title, t.body from reports r left join report_texts t on t.report_id = r.id")
+            if any(term in "".join((text or "").split()) for text in (title, body))}
+        out.append(f"{term} {len(found & exact):,} of {len(found):,} (missed {len(exact - found)})")
+    return ", ".join(out)
 
 
 def breakdown(path: Path) -> list[tuple[str, int]]:
@@ -301,8 +317,7 @@ def main() -> None:
     try:
         crawled = crawl_sample_portals(folder)
         path = folder / "bench.db"
-        with sqlite3.connect(path) as target:
-            sqlite3.connect(crawled).backup(target)
+        parses.copy_archive(crawled, path)
         db = open_archive(path)
         warc.migrate(db, folder / "warc")
         warc_bytes = sum(file.stat().st_size for file in (folder / "warc").glob("*.warc.gz"))
@@ -315,13 +330,15 @@ def main() -> None:
         built = time.perf_counter() - started
         print(f"base built in {built:,.0f} s ({base / built:,.0f} reports/s through derive_report; {load()})")
         first, last = db.execute("select min(id), max(id) from reports where portal_id like 'bench-%'").fetchone()
+        print(f"search: reports found that hold the term as written, of those found: "
+              f"{search_precision(db, terms)}", flush=True)
         rate, running = reparse_sample(db, args.sample, rng)
         running_rate = (f"{running:,.1f} reports/s once the workers run (less a 2-report reparse's time); a full "
                         f"reparse of 100,000 would take ~{100_000 / running / 60:,.0f} min" if running else
                         "the sample is too small to tell the running rate from the workers' start")
         print(f"reparse: {rate:,.1f} reports/s ({os.cpu_count()} parse workers + derive, on a sample of "
               f"{args.sample} reports), {running_rate} ({load()})")
-        per_report = None
+        per_report, full_reports, shares = None, None, {}
         for step in steps:
             full = step <= args.full_up_to
             free = shutil.disk_usage(folder).free
@@ -341,7 +358,7 @@ def main() -> None:
             sizes = breakdown(path)
             total = path.stat().st_size
             if full:
-                per_report = total / reports
+                per_report, full_reports = total / reports, reports
                 shares = {table: size / reports for table, size in sizes}
             else:  # the tables not copied at this size as many bytes a report as at the last full step
                 sizes = sorted([(table, size) for table, size in sizes if table in PAGE_TABLES] + [
@@ -351,6 +368,9 @@ def main() -> None:
             print(f"  size: {total / 2**20:,.0f} MiB{'' if full else ' (extrapolated)'}, "
                   f"{total / reports * 100_000 / 2**30:,.2f} GiB per 100,000 reports "
                   f"(target ≤ 1.1; WARC {warc_bytes / 2**20:,.1f} MiB apart)")
+            companion = parses.companion_path(path).stat().st_size * (reports / full_reports if full_reports and not full else 1)
+            print(f"  beside it, not served: parses {companion / 2**20:,.0f} MiB{'' if full else ' (extrapolated)'} "
+                  f"({companion / reports:,.0f} bytes a report)")
             print("  per table (with its indexes), bytes per report: " + ", ".join(
                 f"{table} {size / reports:,.0f}" for table, size in sizes[:12] if size / reports >= 10))
             times = page_times(path, args.requests, terms)

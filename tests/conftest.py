@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nianbao.sample_portals.server import base_url, manifests, start_server, write_registry
+from archive.db import connect as connect_archive
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -138,7 +139,7 @@ def crawled(sample_portals, tmp_path_factory):
     db = folder / "archive.db"
     result = run_crawl(registry, db)
     assert result.returncode == 0, result.stderr[-3000:]
-    connection = sqlite3.connect(db)
+    connection = connect_archive(db)
     connection.row_factory = sqlite3.Row
     yield {"db": db, "conn": connection, "base": sample_portals, "log": result.stderr,
            "manifests": manifests(), "unreachable": unreachable}

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from conftest import BIN, REPO, run_crawl
+from archive.db import connect as connect_archive
 
 # slowed so that a kill lands mid-crawl: one request at a time, a pause between two
 SLOW = ("-s", "DOWNLOAD_DELAY=0.25", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
@@ -21,7 +22,7 @@ SLOW = ("-s", "DOWNLOAD_DELAY=0.25", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
 
 def snapshot(db) -> dict:
     """What the archive holds, independent of row ids and fetch times."""
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     try:
         return {
             "documents": sorted(conn.execute("select url, role, report_url, sha256 from documents")),
@@ -48,7 +49,7 @@ def differences(one: dict, two: dict) -> dict:
 
 def count_reports(db) -> int:
     try:
-        conn = sqlite3.connect(db, timeout=1)
+        conn = connect_archive(db, timeout=1)
     except sqlite3.Error:
         return 0
     try:
@@ -61,7 +62,7 @@ def count_reports(db) -> int:
 
 def runs(db) -> list[tuple]:
     """(id, status, reason, processes) of the archive's runs (none before they were kept)."""
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     try:
         return conn.execute("select id, status, reason, processes from runs").fetchall()
     except sqlite3.OperationalError:

@@ -48,7 +48,7 @@ def test_search_box_and_sql_use_the_same_escape(site):
     assert 'name="_search"' in html and "复议" in html
     rows = get_json(f"{site['db']}.json?_shape=array&sql=" + quote(
         "select escape_fts('复议 \"不予 公开\"') as q"))
-    assert rows == [{"q": '"复议" "不予 予公 公开"'}]
+    assert rows == [{"q": '"复议" "不予" "予公" "公开"'}]
 
 
 def _csv(url: str) -> list[dict]:
@@ -61,12 +61,14 @@ def _text(value) -> str:
 
 def test_csv_stream_returns_every_row_of_a_filtered_table(site, crawled):
     conn = crawled["conn"]
-    cells = _csv(f"{site['db']}/cells.csv?_stream=on&_size=max&_labels=off")
-    stored = conn.execute("select report_id, code, value, unit from cells order by report_id, code").fetchall()
+    # every figure: cell_values streamed, its code_id shown as the code
+    cells = _csv(f"{site['db']}/cell_values.csv?_stream=on&_size=max&_labels=on")
+    stored = conn.execute("select v.report_id, k.code, v.value, v.unit from cell_values v "
+                          "join cell_codes k on k.id = v.code_id order by v.report_id, v.code_id").fetchall()
     assert len(stored) > 1000  # more than one page: only a streamed CSV has them all
-    assert [(row["report_id"], row["code"], row["value"], row["unit"]) for row in cells] == [
+    assert [(row["report_id"], row["code_id_label"], row["value"], row["unit"]) for row in cells] == [
         tuple(_text(value) for value in row) for row in stored]
-    filtered = _csv(f"{site['db']}/requests_table.csv?_stream=on&row_code=new&_labels=off")
+    filtered = _csv(f"{site['db']}/requests_table.csv?_stream=on&row_code=new&_sort=report_id&_labels=off")
     stored = conn.execute("select * from requests_table where row_code = 'new' order by report_id").fetchall()
     assert [list(row.values()) for row in filtered] == [[_text(value) for value in row] for row in stored]
 

@@ -1,70 +1,106 @@
 """What keeps a large archive small and its search page fast (benchmarks/archive.py measures
-them): printed labels kept only where they differ from the form's, schema 3 archives
-brought along, and a page's column facets counted in one query."""
+them): figures keyed by code numbers, their provenance and the texts packed with printed
+labels kept only where they differ from the form's, schema 4 archives brought along, and a
+page's column facets counted in one query."""
 import asyncio
 import shutil
-import sqlite3
 
-from archive import publish, store
+from archive import codec, publish, search, store
+from archive.db import connect as connect_archive
 from archive.db import open_archive
+from archive_fixtures import reports_containing
 
-PROVENANCE = ("row_label", "column_label")
-
-
-def printed_labels(conn) -> dict[tuple[int, str], tuple]:
-    """(report, code) → the printed labels of its figure, as the stored parse has them."""
-    labels = {}
-    for report_id, result in conn.execute(
-            "select r.id, p.result from reports r join parses p on p.document_id = r.document_id"):
-        for code, where in (store.load_parse(result).get("provenance") or {}).items():
-            labels[report_id, code] = tuple(where.get(key) for key in PROVENANCE)
-    return labels
+PROVENANCE = ("token", "row_label", "column_label", "page", "locator", "read_by")
 
 
-def test_cells_keep_a_printed_label_only_where_it_differs_from_the_forms(crawled):
+def parsed(conn) -> dict[int, dict]:
+    """report → its stored parse."""
+    return {report_id: store.load_parse(result) for report_id, result in conn.execute(
+        "select r.id, p.result from reports r join parses p on p.document_id = r.document_id")}
+
+
+def test_cell_sources_keep_a_printed_label_only_where_it_differs_from_the_forms(crawled):
     conn = crawled["conn"]
-    same = conn.execute("select count(*) from cells c join cell_codes k on k.code = c.code "
-                        "where c.row_label = k.row_label or c.column_label = k.column_label").fetchone()[0]
-    assert same == 0
-    kept, left_out = conn.execute("select sum(row_label is not null), sum(row_label is null and token is not null) "
-                                  "from cells").fetchone()
+    form = {code: (row_label, column_label) for code, row_label, column_label in
+            conn.execute("select code, row_label, column_label from cell_codes")}
+    kept = left_out = 0
+    for report_id, sources in conn.execute("select report_id, sources from cell_sources"):
+        for code, entry in codec.unpack_json(sources)["cells"].items():
+            labels = (entry + [None] * 3)[1:3]
+            assert labels[0] != form[code][0] and labels[1] != form[code][1], (report_id, code)
+            kept += labels[0] is not None
+            left_out += labels[0] is None
     assert kept > 0 and left_out > 0  # the sample reports print both the form's labels and their own
-    # the view gives every figure's printed labels whole, as the parse read them
-    printed = printed_labels(conn)
-    rows = conn.execute("select report_id, code, row_label, column_label from cell_provenance "
-                        "where token is not null").fetchall()
+    # the view gives every figure read, with its provenance whole, as the parse read it
+    parses = parsed(conn)
+    rows = conn.execute(f"select report_id, code, value, {', '.join(PROVENANCE)} from cell_provenance").fetchall()
+    expected = {(report_id, code): (result["cells"][code], *(where.get(key) for key in PROVENANCE))
+                for report_id, result in parses.items()
+                for code, where in (result.get("provenance") or {}).items() if where.get("token") is not None}
     assert len(rows) > 500
-    for report_id, code, row_label, column_label in rows:
-        assert (row_label, column_label) == printed[report_id, code], (report_id, code)
-    assert conn.execute("select count(*) from cell_provenance where token is null and row_label is not null"
-                        ).fetchone()[0] == 0
+    assert {(row[0], row[1]): tuple(row[2:]) for row in rows} == expected
 
 
-def test_a_schema_3_archive_is_brought_along_when_opened(crawled, tmp_path):
+def matches(conn, term: str) -> set[int]:
+    return {row[0] for row in conn.execute(f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
+                                           [search.escape_fts(term)])}
+
+
+def snapshot(conn) -> dict:
+    return {name: conn.execute(sql).fetchall() for name, sql in {
+        "cells": "select * from cells order by report_id, code",
+        "cell_provenance": "select * from cell_provenance order by report_id, code",
+        "report_texts": "select * from report_texts order by report_id",
+        "requests_table": "select * from requests_table order by report_id, position",
+        "active_table": "select * from active_table order by report_id, position",
+        "failed": "select * from checks order by report_id, check_id"}.items()}
+
+
+def test_a_schema_4_archive_is_brought_along_when_opened(crawled, tmp_path):
+    """Schema 4 kept cells (provenance beside each figure, codes as text), texts, every check and
+    the form-shaped tables as tables, and positions in the search index: opened, it holds the
+    same figures, provenance, texts, failed checks and search results, packed."""
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as old:
-        sqlite3.connect(crawled["db"]).backup(old)
-    with sqlite3.connect(path) as old:  # as schema 3 stored it: every label whole, every check's status indexed
-        whole = old.execute("select report_id, code, row_label, column_label from cell_provenance "
-                            "order by report_id, code").fetchall()
-        old.execute("update cells set row_label = (select v.row_label from cell_provenance v where "
-                    "v.report_id = cells.report_id and v.code = cells.code), column_label = (select v.column_label "
-                    "from cell_provenance v where v.report_id = cells.report_id and v.code = cells.code)")
-        old.execute("drop view cell_provenance")
-        old.execute("drop index idx_checks_failed")
-        old.execute("create index idx_checks_status on checks (status)")
-        old.execute("pragma user_version = 3")
-        assert old.execute("select count(*) from cells c join cell_codes k on k.code = c.code "
-                           "where c.row_label = k.row_label").fetchone()[0] > 0
+    with connect_archive(path) as old:
+        connect_archive(crawled["db"]).backup(old)
+    with connect_archive(path) as old:
+        before = snapshot(old)
+        searched = matches(old, "不予公开")
+        assert searched == reports_containing(old, "不予公开")
+        old.execute("pragma legacy_alter_table = on")  # views naming cells are made anew on opening
+        form_views = ("cells", "cell_provenance", "report_texts", "requests_table", "active_table", "appeals_table")
+        for name in form_views:
+            old.execute(f"create table old_{name} as select * from {name}")
+        old.execute("create table old_cells_all as select c.report_id, c.code, c.value, c.unit, p.token, "
+                    "nullif(p.row_label, k.row_label) as row_label, nullif(p.column_label, k.column_label) as column_label, "
+                    "p.page, p.locator, p.read_by from old_cells c join cell_codes k on k.code = c.code "
+                    "left join old_cell_provenance p on p.report_id = c.report_id and p.code = c.code")
+        for name in form_views:
+            old.execute(f"drop view {name}")
+        old.execute("drop table old_cells")
+        old.execute("drop table old_cell_provenance")
+        old.execute("alter table old_cells_all rename to cells")
+        for name in ("report_texts", "requests_table", "active_table", "appeals_table"):
+            old.execute(f"alter table old_{name} rename to {name}")
+        old.execute("insert into checks (report_id, check_id, status, expected, actual) "
+                    "select id, 'requests.balance.total', 'pass', 1, 1 from reports where check_status = 'pass'")
+        for name in ("cell_values", "cell_sources", "report_bodies", "form_rows"):
+            old.execute(f"drop table {name}")
+        old.execute("create table cell_codes_v4 as select code, table_name, section, group_label, row_code, "
+                    "row_label, column_code, column_label, formats, unit, position from cell_codes")
+        old.execute("drop table cell_codes")
+        old.execute("alter table cell_codes_v4 rename to cell_codes")
+        old.execute(f"drop table {search.FTS_TABLE}")
+        old.execute(f"create virtual table {search.FTS_TABLE} using fts5(title, body, content='')")
+        old.execute("pragma user_version = 4")
     open_archive(path).close()
-    conn = sqlite3.connect(path)
-    assert conn.execute("select count(*) from cells c join cell_codes k on k.code = c.code "
-                        "where c.row_label = k.row_label or c.column_label = k.column_label").fetchone()[0] == 0
-    assert conn.execute("select report_id, code, row_label, column_label from cell_provenance "
-                        "order by report_id, code").fetchall() == whole
-    indexes = {row[0] for row in conn.execute("select name from sqlite_master where type = 'index'")}
-    assert "idx_checks_failed" in indexes and "idx_checks_status" not in indexes
-    assert conn.execute("pragma user_version").fetchone()[0] == 4
+    conn = connect_archive(path)
+    assert snapshot(conn) == before
+    assert matches(conn, "不予公开") == searched
+    assert conn.execute("select count(*) from checks where status != 'fail'").fetchone()[0] == 0
+    tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    assert not tables & {"cells", "report_texts", "requests_table", "active_table", "appeals_table"}
+    assert conn.execute("pragma user_version").fetchone()[0] == 5
 
 
 def test_a_search_pages_column_facets_are_counted_in_one_query(crawled, tmp_path):
@@ -92,7 +128,7 @@ def test_a_search_pages_column_facets_are_counted_in_one_query(crawled, tmp_path
     facets = {name: {row["value"]: row["count"] for row in facet["results"]}
               for name, facet in data["facet_results"].items()}
     assert set(facets) == {"year", "format", "level", "province", "body_id"}
-    conn = sqlite3.connect(path)
+    conn = connect_archive(path)
     matching = "id in (select rowid from reports_fts where reports_fts match '\"复议\"')"
     for name, counts in facets.items():
         expected = dict(conn.execute(f"select [{name}], count(*) from reports where {matching} and [{name}] "

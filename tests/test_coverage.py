@@ -16,6 +16,7 @@ from archive import coverage, runs, store
 from archive.db import open_archive
 from archive.reparse import reparse
 from archive_fixtures import dump_dom, get, get_json, png_info, quote, screenshot, start_datasette, stop
+from archive.db import connect as connect_archive
 
 TODAY = date(2024, 6, 1)  # every report covering 2019-2022 is due
 PORTALS = [
@@ -129,7 +130,7 @@ def build_archive(path):
 def archive(tmp_path_factory):
     path = tmp_path_factory.mktemp("coverage") / "coverage.db"
     build_archive(path).close()
-    conn = sqlite3.connect(path)
+    conn = connect_archive(path)
     conn.row_factory = sqlite3.Row
     yield {"path": path, "conn": conn}
     conn.close()
@@ -212,7 +213,7 @@ def test_reports_not_due_yet(archive, tmp_path):
     db = open_archive(path)
     coverage.refresh(db, date(2023, 2, 15))  # after the departments' deadline, before the governments'
     db.close()
-    conn = sqlite3.connect(path)
+    conn = connect_archive(path)
     conn.row_factory = sqlite3.Row
     rows = body_years(conn)
     conn.close()
@@ -225,11 +226,11 @@ def test_reports_not_due_yet(archive, tmp_path):
 def test_reparse_refreshes_the_coverage(archive, tmp_path):
     path = tmp_path / "reparsed.db"
     shutil.copy(archive["path"], path)
-    with sqlite3.connect(path) as conn:
+    with connect_archive(path) as conn:
         for table in ("coverage_province_years", "coverage_body_years", "coverage_portals", "coverage_deadlines"):
             conn.execute(f"delete from {table}")
     reparse(str(path), progress=False, workers=0)
-    with sqlite3.connect(path) as conn:
+    with connect_archive(path) as conn:
         reparsed = conn.execute("select body_id, year, status from coverage_body_years order by body_id, year").fetchall()
         reports = conn.execute("select count(*) from reports").fetchone()[0]
         published = conn.execute("select count(distinct body_id || year) from reports where year between 2019 and 2023").fetchone()[0]

@@ -20,6 +20,7 @@ import pytest
 from archive.db import open_archive
 from conftest import crawl_command, one_portal_registry, run_crawl, serve
 from nianbao.sample_portals.server import SAMPLE_PORTALS, SamplePortalHandler, base_url, start_server
+from archive.db import connect as connect_archive
 
 TRS_COLUMN = "/pingtan/zwgk/zfxxgk/zfxxgknb/"
 TRS_PAGE = re.compile(re.escape(TRS_COLUMN) + r"index(?:_(\d+))?\.htm")
@@ -52,7 +53,7 @@ def row(href: str, title: str, date: str = "2025-03-10") -> str:
 
 
 def archive(db):
-    connection = sqlite3.connect(db)
+    connection = connect_archive(db)
     connection.row_factory = sqlite3.Row
     return connection
 
@@ -356,7 +357,7 @@ def test_sigint_stops_a_crawl_of_the_ten_million_page_portal_promptly(tmp_path):
 
 def test_an_archive_of_before_the_budgets_gains_their_count(tmp_path):
     path = tmp_path / "old.db"
-    old = sqlite3.connect(path)
+    old = connect_archive(path)
     old.execute("create table crawls (id integer primary key, portal_id text, started_at text, finished_at text, "
                 "listings_seen integer, reports_found integer, reports_new integer, reports_unchanged integer, "
                 "failed integer, skipped integer)")
@@ -364,5 +365,5 @@ def test_an_archive_of_before_the_budgets_gains_their_count(tmp_path):
     old.commit()
     old.close()
     open_archive(path).close()
-    assert sqlite3.connect(path).execute("select portal_id, listings_seen, budget_hits from crawls").fetchall() == \
+    assert connect_archive(path).execute("select portal_id, listings_seen, budget_hits from crawls").fetchall() == \
         [("p", 3, None)]

@@ -1,11 +1,11 @@
 """A portal registered with its homepage only: the crawl finds the 年报 column by
 link text (homepage → 政府信息公开 → 政府信息公开年报) and its reports."""
-import sqlite3
 
 import pytest
 
 from conftest import one_portal_registry, run_crawl, serve_folder
 from nianbao.sample_portals.server import manifests
+from archive.db import connect as connect_archive
 
 
 @pytest.fixture
@@ -30,5 +30,5 @@ def test_column_found_from_the_homepage(tmp_path, homepage):
     db = tmp_path / "archive.db"
     result = run_crawl(one_portal_registry(tmp_path, url), db)
     assert result.returncode == 0, result.stderr[-2000:]
-    found = {row[0] for row in sqlite3.connect(db).execute("select title from reports")}
+    found = {row[0] for row in connect_archive(db).execute("select title from reports")}
     assert found == {item["title"] for item in seeds["items"] if item["is_report"]}

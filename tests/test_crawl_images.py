@@ -4,7 +4,6 @@ badge and QR codes: the real crawl fetches the body's picture (not the page's fu
 not an icon declared 16 pixels wide), the parser reads it by OCR, and the archive holds the
 report with its figures, read_by ocr."""
 import json
-import sqlite3
 
 import pytest
 
@@ -12,6 +11,7 @@ from conftest import one_portal_registry, run_crawl, serve_folder
 from parsers import ocr
 from scan_writer import report_png
 from test_parsers_roundtrip import GOLD
+from archive.db import connect as connect_archive
 
 TITLE = "某县人民政府{year}年政府信息公开工作年度报告"
 
@@ -90,7 +90,7 @@ def test_a_report_whose_tables_are_a_picture(tmp_path):
     gold = _gold()
     _site(tmp_path / "site", gold)
     base, db = _crawl(tmp_path, tmp_path / "site")
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     page = f"{base}/nb/t20220120_1.html"
     assert sorted(conn.execute("select url, role from documents")) == [
         (page, "page"), (f"{base}/upload/nb2022_tables.png", "attachment")]
@@ -118,7 +118,7 @@ def test_body_images_are_bounded_in_count_and_bytes(tmp_path):
     for name in ("a.png", "b.png"):
         (site / "nb" / name).write_bytes(_png(400, 300))
     base, db = _crawl(tmp_path, site, "-s", "NIANBAO_REPORT_IMAGES=2", "-s", "NIANBAO_REPORT_IMAGE_BYTES=100000")
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     assert sorted(conn.execute("select url, role from documents")) == [
         (f"{base}/nb/a.png", "attachment"), (f"{base}/nb/t1.html", "page")]
     [(url, stage, error)] = conn.execute("select url, stage, error from failures").fetchall()
@@ -137,5 +137,5 @@ def test_the_body_is_not_the_footer(tmp_path):
     for name in ("t1_01.png", "fwzx.png"):
         (site / "nb" / name).write_bytes(_png(400, 300))
     base, db = _crawl(tmp_path, site)
-    assert sorted(sqlite3.connect(db).execute("select url, role from documents")) == [
+    assert sorted(connect_archive(db).execute("select url, role from documents")) == [
         (f"{base}/nb/t1.html", "page"), (f"{base}/nb/t1_01.png", "attachment")]

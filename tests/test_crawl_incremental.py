@@ -10,10 +10,11 @@ import pytest
 from conftest import BIN, REPO, run_crawl
 from nianbao.sample_portals.server import write_registry
 from resume_series import count_reports, differences, runs, snapshot
+from archive.db import connect as connect_archive
 
 
 def latest_yield(db) -> dict:
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     conn.row_factory = sqlite3.Row
     rows = conn.execute("select * from crawls where id in (select max(id) from crawls group by portal_id)")
     result = {row["portal_id"]: dict(row) for row in rows}

@@ -1,9 +1,9 @@
 """Politeness: robots.txt is obeyed unless the registry states a reason to override
 it for a portal; the User-Agent names the project and the operator's contact URL."""
-import sqlite3
 from importlib.metadata import version
 
 from conftest import one_portal_registry, run_crawl
+from archive.db import connect as connect_archive
 
 
 def crawl_private_column(tmp_path, base: str, override: str) -> list[tuple]:
@@ -11,7 +11,7 @@ def crawl_private_column(tmp_path, base: str, override: str) -> list[tuple]:
     db = tmp_path / "archive.db"
     result = run_crawl(registry, db, "-s", "ROBOTSTXT_OBEY=True")
     assert result.returncode == 0, result.stderr[-2000:]
-    return sqlite3.connect(db).execute("select url, error from failures").fetchall()
+    return connect_archive(db).execute("select url, error from failures").fetchall()
 
 
 def test_robots_txt_is_obeyed(tmp_path, sample_portals):

@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -27,6 +26,7 @@ from crawler.items import DocumentItem, ReportItem
 from crawler.middlewares import retry_after
 from crawler.policy import address_refusal, url_refusal
 from nianbao.sample_portals.server import SAMPLE_PORTALS
+from archive.db import connect as connect_archive
 
 REPORT = (SAMPLE_PORTALS / "pingtan/site/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm").read_bytes()
 TITLE = "样例县2024年政府信息公开工作年度报告"
@@ -202,7 +202,7 @@ def hostile_crawl(tmp_path_factory):
                        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
     portal.close()
     assert result.returncode == 0, result.stderr[-3000:]
-    connection = sqlite3.connect(db)
+    connection = connect_archive(db)
     failures = {url: (stage, error) for url, stage, error in connection.execute("select url, stage, error from failures")}
     blobs = [zlib.decompress(content) if compression == "zlib" else content
              for content, compression in connection.execute("select content, compression from blobs")]
@@ -308,7 +308,7 @@ def crawl_without_loopback(tmp_path, columns: list[str]):
                        "-s", "NIANBAO_ALLOW_LOOPBACK=False", "-s", "RETRY_BACKOFF_BASE=0.05")
     server.shutdown()
     assert result.returncode == 0, result.stderr[-3000:]
-    return urls, hits, dict(sqlite3.connect(db).execute("select url, stage || ': ' || error from failures").fetchall())
+    return urls, hits, dict(connect_archive(db).execute("select url, stage || ': ' || error from failures").fetchall())
 
 
 def test_loopback_is_refused_by_default_literal_or_resolved(tmp_path):

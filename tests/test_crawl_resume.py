@@ -2,7 +2,6 @@
 uninterrupted crawl; a run that lost anything never says it finished."""
 import os
 import random
-import sqlite3
 
 import pytest
 
@@ -10,6 +9,7 @@ from archive.db import open_archive
 from conftest import run_crawl
 from nianbao.sample_portals.server import manifests, write_registry
 from resume_series import describe, differences, kill_series, runs, snapshot
+from archive.db import connect as connect_archive
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_a_report_not_stored_makes_the_run_incomplete_until_resumed(tmp_path, sa
     assert len(incomplete) == 1 and "items not stored (1)" in incomplete[0], first.stderr[-2000:]
     [(run_id, status, reason, processes)] = runs(db)
     assert (status, processes) == ("incomplete", 1) and "items not stored" in reason
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     pending = conn.execute("select portal_id from run_portals where status != 'done'").fetchall()
     conn.execute("drop trigger refuse")
     conn.commit()

@@ -1,6 +1,5 @@
 """A server that fails twice with 503 before it answers: the crawl retries after a
 pause that doubles, and archives the report."""
-import sqlite3
 import time
 from http.server import BaseHTTPRequestHandler
 
@@ -8,6 +7,7 @@ import pytest
 
 from conftest import one_portal_registry, run_crawl, serve
 from nianbao.sample_portals.server import SAMPLE_PORTALS
+from archive.db import connect as connect_archive
 
 REPORT = SAMPLE_PORTALS / "pingtan/site/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm"
 LISTING = ('<html><body><ul><li><a href="/nb/report.htm">平潭综合实验区2024年度政府信息公开工作年度报告</a>'
@@ -47,4 +47,4 @@ def test_retries_back_off_and_succeed(tmp_path, flaky_portal):
     times = [moment for path, moment in hits if path == "/nb/report.htm"]
     assert len(times) == 3
     assert times[1] - times[0] >= 0.3 and times[2] - times[1] >= 0.6
-    assert sqlite3.connect(db).execute("select year, format from reports").fetchall() == [(2024, "2021")]
+    assert connect_archive(db).execute("select year, format from reports").fetchall() == [(2024, "2021")]

@@ -3,12 +3,12 @@ page that carries the title and text: the crawl fetches the sheet, reads its tab
 archives one report with the page's year and the sheet's figures. The link is written the
 old way (<A HREF=…>, a Chinese file name)."""
 import io
-import sqlite3
 from urllib.parse import quote
 
 import openpyxl
 
 from conftest import one_portal_registry, run_crawl, serve_folder
+from archive.db import connect as connect_archive
 
 TITLE = "某县人民政府2022年政府信息公开工作年度报告"
 
@@ -46,7 +46,7 @@ def test_figures_from_a_spreadsheet_attachment(tmp_path):
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr[-2000:]
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     assert conn.execute("select title, year, source_url from reports").fetchall() == [
         (TITLE, 2022, f"{base}/nb/{quote('附表')}.XLSX")]
     figures = dict(conn.execute("select code, value from cells where value is not null"))

@@ -5,7 +5,6 @@ import asyncio
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -24,6 +23,7 @@ from conftest import BIN, REPO, crawl_command
 from crawler.distributed import ENDED, HostLimiter, Keys, PortalLeases, seed
 from crawler.registry import load_registry
 from nianbao.sample_portals.server import SAMPLE_PORTALS, SamplePortalHandler, base_url, write_registry
+from archive.db import connect as connect_archive
 
 
 def events(client, prefix="nianbao") -> list[dict]:
@@ -181,7 +181,7 @@ def seed_registry(registry: Path, redis_url: str) -> None:
 def archive_contents(db: Path, base: str) -> dict:
     """What must be equal between two archives of the same portals: reports, the
     documents' SHA-256 by URL, cells, failures, skipped; URLs with `base` made neutral."""
-    connection = sqlite3.connect(db)
+    connection = connect_archive(db)
     queries = {
         "reports": "select url, portal_id, title, agency, year, format, published, sha256, check_status, "
                    "cells_filled from reports",

@@ -19,6 +19,7 @@ from archive_fixtures import get, get_json, start_datasette, stop
 from conftest import REPO
 from parsers import checks
 from parsers.workers import parse_fetched
+from archive.db import connect as connect_archive
 
 PINGTAN_2021 = REPO / "nianbao/sample_portals/pingtan/site/zwgk/zfxxgk/zfxxgknb/202202/t20220208_80613.htm"
 NAME = "平潭综合实验区"
@@ -46,7 +47,7 @@ def archive_pages(folder: Path, pages: list[tuple[str, str, str]]) -> sqlite3.Co
     coverage.refresh(db)
     flags.refresh(db)
     db.close()
-    connection = sqlite3.connect(folder / "nianbao.db")
+    connection = connect_archive(folder / "nianbao.db")
     connection.row_factory = sqlite3.Row
     return connection
 

@@ -4,7 +4,6 @@ equal to the one a single-process crawl (ArchivePipeline) writes, however the in
 is killed and restarted, however often entries are read or published again."""
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 
@@ -18,6 +17,7 @@ from archive.db import open_archive
 from archive.ingest import apply_entries, open_ingest
 from crawler.middlewares import SkipArchivedReports
 from tests.conftest import BIN, REPO, run_crawl, start_redis
+from archive.db import connect as connect_archive
 
 PREFIX = "nianbao"
 
@@ -65,7 +65,7 @@ def ingest_command(db, url: str, warc_dir, *extra: str) -> dict:
 
 def snapshot(path) -> dict:
     """What the archive holds, without ids and times; duplicates kept (nothing twice)."""
-    conn = sqlite3.connect(path)
+    conn = connect_archive(path)
     queries = {
         "reports": """select r.url, r.portal_id, r.body_id, r.title, r.agency, r.year, r.format, r.published,
                              r.source_url, r.sha256, r.check_status, r.checks_failed, r.cells_filled, r.error,
@@ -73,7 +73,8 @@ def snapshot(path) -> dict:
                       from reports r left join report_texts t on t.report_id = r.id""",
         "documents": """select url, report_url, portal_id, role, status, content_type, sha256, size, listing_title,
                                listing_date from documents""",
-        "cells": "select r.url, c.code, c.value, c.unit, c.token from cells c join reports r on r.id = c.report_id",
+        "cells": "select r.url, c.code, c.value, c.unit from cells c join reports r on r.id = c.report_id",
+        "provenance": "select r.url, c.code, c.token, c.locator from cell_provenance c join reports r on r.id = c.report_id",
         "checks": "select r.url, c.check_id, c.status from checks c join reports r on r.id = c.report_id",
         "failures": "select portal_id, url, stage, error from failures",
         "skipped": "select url, portal_id, title, reason from skipped",
@@ -188,7 +189,7 @@ def test_a_lost_event_leaves_the_run_incomplete_and_its_portal_not_done(publishe
     result = subprocess.run(**ingest_command(db, redis_url, published["warc"]), capture_output=True, timeout=120)
     assert result.returncode == 1
     assert "ingest: incomplete: run distributed: callback errors" in result.stderr
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     assert conn.execute("select status, reason from runs").fetchall() == [("incomplete", "callback errors")]
     statuses = dict(conn.execute("select portal_id, status from run_portals"))
     assert statuses.pop(lost_portal) == "pending"
@@ -228,7 +229,7 @@ def test_a_report_no_longer_listed_is_marked_removed_unless_listed_late(publishe
         assert result.returncode == 0, result.stderr[-3000:]
 
     def removed() -> list[tuple]:
-        conn = sqlite3.connect(db)
+        conn = connect_archive(db)
         rows = conn.execute("select url, removed_run from reports where removed_at is not null").fetchall()
         conn.close()
         return rows

@@ -2,7 +2,6 @@
 each on its own loopback addresses, registered with their homepage only, built from
 every homepage structure (deep menus, the platform on another host, script menus,
 redirects, moved domains, 部门 columns, gkmlpt) and the failures discovery must name."""
-import sqlite3
 from collections import defaultdict
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from conftest import run_crawl
 from nianbao.national_web.generator import STRUCTURES
 from nianbao.national_web.server import NationalWeb
+from archive.db import connect as connect_archive
 
 PORTALS = 60
 # a refused connection is not retried: the unreachable portals answer at once
@@ -33,7 +33,7 @@ def crawl(web, folder, *extra):
 def columns(db) -> dict[str, dict[str, str]]:
     """portal → {column URL: status}"""
     found = defaultdict(dict)
-    for portal_id, url, status in sqlite3.connect(db).execute("select portal_id, url, status from columns"):
+    for portal_id, url, status in connect_archive(db).execute("select portal_id, url, status from columns"):
         found[portal_id][url] = status
     return found
 
@@ -53,7 +53,7 @@ def test_every_structure_is_in_the_simulated_web(web):
 def test_columns_found_and_their_reports_archived(web, first):
     db = first / "archive.db"
     found = columns(db)
-    reports = {url for (url,) in sqlite3.connect(db).execute("select url from reports")}
+    reports = {url for (url,) in connect_archive(db).execute("select url from reports")}
     expected = [portal for portal in web.manifest() if portal["expect"] == "column"]
     complete = [portal for portal in expected
                 if found.get(portal["id"]) == {column["url"]: "ok" for column in portal["columns"]}]
@@ -69,7 +69,7 @@ def test_columns_found_and_their_reports_archived(web, first):
 
 def test_each_portal_without_a_column_has_its_reason(web, first):
     failures = defaultdict(list)
-    for portal_id, stage, error in sqlite3.connect(first / "archive.db").execute(
+    for portal_id, stage, error in connect_archive(first / "archive.db").execute(
             "select portal_id, stage, error from failures"):
         failures[portal_id].append((stage, error))
     missing = [portal for portal in web.manifest() if portal["expect"] != "column"]
@@ -102,7 +102,7 @@ def test_a_column_that_stops_answering_is_searched_again(web, first, soft):
     crawl(web, first, "-a", f"portal={portal_id}")
     assert columns(first / "archive.db")[portal_id] == {old: "stale", new["url"]: "ok"}
     assert web.count("discovery", portal_id) > 0
-    reports = {url for (url,) in sqlite3.connect(first / "archive.db").execute(
+    reports = {url for (url,) in connect_archive(first / "archive.db").execute(
         "select url from reports where portal_id = ?", [portal_id])}
     assert {report["url"] for report in new["reports"]} <= reports
 

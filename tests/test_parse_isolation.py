@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 import zlib
@@ -19,6 +18,7 @@ import pytest
 
 from conftest import BIN, REPO, QuietFiles, one_portal_registry, run_crawl, serve
 from nianbao.sample_portals.server import SAMPLE_PORTALS
+from archive.db import connect as connect_archive
 
 PINGTAN = SAMPLE_PORTALS / "pingtan"
 LONG_TITLE = "样例县人民政府2023年政府信息公开工作年度报告"
@@ -109,7 +109,7 @@ def test_a_parse_past_its_time_limit_costs_that_document_only(timed_out):
     long_url = f"{base}/nb/long.htm"
     reason = f"parse exceeded the time limit ({TIME_LIMIT} s)"
     assert result.returncode == 0, result.stderr[-3000:]  # the fault is recorded: nothing lost
-    conn = sqlite3.connect(timed_out["db"])
+    conn = connect_archive(timed_out["db"])
     assert conn.execute("select portal_id, url, stage, error from failures").fetchall() == [
         ("p", long_url, "parse", reason)]
     # every report archived; the real ones read, though they waited in the pool that broke
@@ -145,7 +145,7 @@ def test_a_parse_past_its_memory_limit_costs_that_document_only(tmp_path):
         server.shutdown()
     reason = f"parse exceeded the memory limit ({MEMORY_LIMIT} MB)"
     assert result.returncode == 0, result.stderr[-3000:]
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     assert conn.execute("select url, stage, error from failures").fetchall() == [
         (f"{base}/nb/large.htm", "parse", reason)]
     assert sorted(conn.execute("select url, error from reports")) == sorted(
@@ -163,7 +163,7 @@ def test_reparse_records_a_document_that_kills_its_worker(timed_out, tmp_path):
     reason = f"parse exceeded the time limit ({TIME_LIMIT} s)"
     assert f"parse failed: {long_url} ({reason})" in result.stderr.splitlines()
     assert "reparsed 5 documents" in result.stderr
-    conn = sqlite3.connect(copy)
+    conn = connect_archive(copy)
     assert parse_error(conn, long_url) == reason
     base = timed_out["base"]
     assert [parse_error(conn, f"{base}/nb/r{number}.htm") for number in range(4)] == [None] * 4

@@ -5,7 +5,6 @@ process; a crawl fetches a report's .ofd attachment and archives its figures; an
 is a picture (a scan) is read by OCR."""
 import io
 import json
-import sqlite3
 import zipfile
 
 import pytest
@@ -15,6 +14,7 @@ from ofd_writer import image_package, render_ofd
 from parsers import decode, ocr, ofd, parse
 from scan_writer import page_images
 from test_parsers_roundtrip import GOLD
+from archive.db import connect as connect_archive
 
 TITLE = "某县人民政府2021年政府信息公开工作年度报告"
 
@@ -122,7 +122,7 @@ def test_a_crawl_archives_the_figures_of_an_ofd_attachment(tmp_path):
     finally:
         server.shutdown()
     assert result.returncode == 0, result.stderr[-2000:]
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     assert conn.execute("select year, format, source_url from reports").fetchall() == [
         (2021, "2021", f"{base}/nb/P020220120.ofd")]
     figures = dict(conn.execute("select code, value from cells"))

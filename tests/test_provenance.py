@@ -140,16 +140,18 @@ def _report_text() -> str:
 
 def test_cells_keep_provenance_after_a_crawl(crawled):
     conn = crawled["conn"]
-    filled, missing = conn.execute(
-        "select count(*), sum(token is null or locator is null or read_by is null) from cells "
+    filled = conn.execute("select count(*) from cells where value is not null").fetchone()[0]
+    read, missing = conn.execute(
+        "select count(*), sum(token is null or locator is null or read_by is null) from cell_provenance "
         "where value is not null").fetchone()
-    assert filled > 500 and missing == 0
-    assert conn.execute("select count(*) from cells where value is null and token is not null").fetchone()[0] == 0
-    kinds = {row[0] for row in conn.execute("select distinct substr(locator, 1, instr(locator, ':') - 1) from cells "
+    assert filled > 500 and read == filled and missing == 0
+    assert conn.execute("select count(*) from cell_provenance where value is null").fetchone()[0] == 0
+    kinds = {row[0] for row in conn.execute("select distinct substr(locator, 1, instr(locator, ':') - 1) "
+                                            "from cell_provenance "
                                             "where locator is not null")}
     assert "grid" in kinds and kinds & {"body", "plain"}, kinds
-    assert conn.execute("select count(*) from cells where page is not null").fetchone()[0] > 0  # the PDF reports
-    sql = conn.execute("select sql from sqlite_master where name = 'cells'").fetchone()[0]
+    assert conn.execute("select count(*) from cell_provenance where page is not null").fetchone()[0] > 0  # PDFs
+    sql = conn.execute("select sql from sqlite_master where name = 'cell_values'").fetchone()[0]
     assert "WITHOUT ROWID" in sql
 
 
@@ -165,7 +167,7 @@ def test_report_page_links_each_figure_to_its_place(site, crawled):
     for report_id, in conn.execute("select id from reports where cells_filled > 0 order by id").fetchall():
         page = get(f"{site['db']}/reports/{report_id}").decode()
         links = dict(re.findall(r'<a class="figure" data-code="([a-z_.]+)" href="([^"]+)"', page))
-        cells = conn.execute("select code, token, locator from cells where report_id = ? and value is not null",
+        cells = conn.execute("select code, token, locator from cell_provenance where report_id = ? and value is not null",
                              [report_id]).fetchall()
         assert set(links) == {code for code, _, _ in cells}, report_id
         for code, token, locator in cells[:: max(1, len(cells) // 4)]:
@@ -214,7 +216,7 @@ def test_provenance_page_highlights_the_token_in_chromium(site, crawled, tmp_pat
     from PIL import Image
     binary = chromium()
     conn = crawled["conn"]
-    report_id, code = conn.execute("select report_id, code from cells where locator not like 'grid:%' and value is not null "
+    report_id, code = conn.execute("select report_id, code from cell_provenance where locator not like 'grid:%' and value is not null "
                                    "order by report_id, code limit 1").fetchone()
     out = tmp_path / "place.png"
     subprocess.run([binary, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={out}",

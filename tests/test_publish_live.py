@@ -5,7 +5,6 @@ than the one before (counts never go backwards), and the last must see the whole
 The write-ahead log is checkpointed into the database file every half second, as a long
 crawl's own writes do every 1000 pages: readers must go on reading through it."""
 import json
-import sqlite3
 import threading
 import urllib.error
 import urllib.request
@@ -14,6 +13,7 @@ from archive.db import open_archive
 from archive_fixtures import start_datasette, stop
 from conftest import run_crawl
 from nianbao.sample_portals.server import write_registry
+from archive.db import connect as connect_archive
 
 MIN_QUERIES = 200
 
@@ -42,7 +42,7 @@ QUERIES = [
 
 
 def _checkpoint_until(db, done: threading.Event) -> None:
-    with sqlite3.connect(db) as conn:
+    with connect_archive(db) as conn:
         while not done.wait(0.5):
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
@@ -87,7 +87,7 @@ def test_serving_while_a_crawl_writes(sample_portals, tmp_path):
         assert backwards == []
         assert len(served) > 2, served  # states between the empty archive and the crawl's end were served
         # the crawl's end is seen, without a restart
-        with sqlite3.connect(db) as conn:
+        with connect_archive(db) as conn:
             reports = conn.execute("select count(*) from reports").fetchone()[0]
             cells = conn.execute("select count(*) from cells").fetchone()[0]
         assert reports > 0 and cells > 0

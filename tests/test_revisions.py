@@ -6,7 +6,6 @@ import io
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 import zipfile
@@ -18,6 +17,7 @@ from archive.revisions import diff
 from archive.store import load_parse, prepare, prepare_failed
 from archive_fixtures import get, get_json, start_datasette, stop
 from conftest import REPO, crawl_command, one_portal_registry, run_crawl, serve_folder
+from archive.db import connect as connect_archive
 
 SAMPLES = REPO / "nianbao" / "sample_portals"
 PINGTAN = SAMPLES / "pingtan" / "site" / "zwgk" / "zfxxgk" / "zfxxgknb"
@@ -85,7 +85,7 @@ def crawl(portal, *extra: str) -> None:
 
 
 def query(db: Path, sql: str, *args) -> list[tuple]:
-    conn = sqlite3.connect(db)
+    conn = connect_archive(db)
     try:
         return conn.execute(sql, args).fetchall()
     finally:

@@ -6,7 +6,6 @@ into WARC keeping every SHA-256; pywb replays a report page from the CDXJ index.
 import hashlib
 import os
 import shutil
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -21,6 +20,7 @@ from archive.store import load_blob
 from archive_fixtures import start_datasette, stop
 from conftest import BIN, free_port, run_crawl
 from nianbao.sample_portals.server import write_registry
+from archive.db import connect as connect_archive
 
 DERIVED = {
     "reports": "url", "report_texts": "report_id", "cells": "report_id, code", "checks": "report_id, check_id",
@@ -30,7 +30,7 @@ DERIVED = {
 
 
 def snapshot(path: Path) -> dict:
-    conn = sqlite3.connect(path)
+    conn = connect_archive(path)
     try:
         return {table: conn.execute(f"select * from {table} order by {order}").fetchall()
                 for table, order in DERIVED.items()}
@@ -39,13 +39,13 @@ def snapshot(path: Path) -> dict:
 
 
 def backup(source: Path, target: Path) -> None:
-    with sqlite3.connect(source) as origin, sqlite3.connect(target) as copy:
+    with connect_archive(source) as origin, connect_archive(target) as copy:
         origin.backup(copy)
 
 
 def cells_by_url(path: Path) -> dict:
     """Every figure by (report URL, cell code): comparable across two crawls."""
-    conn = sqlite3.connect(path)
+    conn = connect_archive(path)
     try:
         return {(url, code): value for url, code, value in conn.execute(
             "select r.url, c.code, c.value from cells c join reports r on r.id = c.report_id")}
@@ -158,7 +158,7 @@ def test_archived_route_and_provenance_read_the_bytes_from_warc(warc_crawled):
     documents = db.execute("select distinct d.sha256 from reports r join documents d on d.report_url = r.url").fetchall()
     expected = {sha256: load_blob(db, sha256) for (sha256,) in documents}
     # figures whose place is shown from the document's bytes (not from the stored text)
-    figures = db.execute("select report_id, code from cells where locator like 'grid:%' or locator like 'plain:%' "
+    figures = db.execute("select report_id, code from cell_provenance where locator like 'grid:%' or locator like 'plain:%' "
                          "group by substr(locator, 1, 4)").fetchall()
     db.close()
     assert len(figures) == 2
@@ -182,7 +182,7 @@ def test_migrate_moves_blobs_into_warc_keeping_every_sha256(crawled, tmp_path):
     result = subprocess.run([str(BIN / "nianbao"), "migrate", str(migrated), "--warc-dir", str(tmp_path / "warc")],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    with sqlite3.connect(original) as conn:
+    with connect_archive(original) as conn:
         stored = conn.execute("select sum(length(content)) from blobs").fetchone()[0]
     assert migrated.stat().st_size < original.stat().st_size - stored * 0.9  # vacuumed: the bytes left the file
     old, new = open_archive(original), open_archive(migrated)

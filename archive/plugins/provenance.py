@@ -109,7 +109,7 @@ def archived_link(figure: dict, archived: str) -> str:
 async def provenance_page(request, datasette):
     report_id, code = request.url_vars["report_id"], request.url_vars["code"]
     for database in datasette.databases.values():
-        if database.name == "_internal" or not await database.table_exists("cells"):
+        if database.name == "_internal" or not await database.table_exists("cell_values"):
             continue
         figure = await database.execute_fn(lambda conn: _figure(conn, report_id, code))
         if figure:
