@@ -338,16 +338,17 @@ def open_archive(path: str | Path) -> sqlite_utils.Database:
         db.execute("PRAGMA foreign_keys=ON")
         parses.attach(db.conn)  # the parses' own file beside the archive (archive/parses.py)
         db.execute(f"PRAGMA {parses.SCHEMA}.synchronous=NORMAL")
-        create_schema(db)
-        parses.migrate(db.conn)
+        packed = create_schema(db)
+        if parses.migrate(db.conn) or packed:
+            db.execute("vacuum")  # an archive rewritten by a migration: its freed pages given back
     except sqlite3.DatabaseError as error:
         raise ArchiveError(f"{path} is not a usable SQLite database: {error}") from error
     return db
 
 
-def create_schema(db: sqlite_utils.Database) -> None:
+def create_schema(db: sqlite_utils.Database) -> bool:
     """Create missing tables, columns, indexes and views; fill the form's lookups; migrate
-    an archive of an earlier schema."""
+    an archive of an earlier schema (True when it did)."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     codec.register(db.conn)
     if 0 < version < 5:
@@ -374,6 +375,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     if 0 < version < 5:
         search.rebuild(db)  # schema 2 indexed single characters; 3 and 4 kept positions
     db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    return 0 < version < 5
 
 
 def _fill_form_lookups(db: sqlite_utils.Database) -> None:

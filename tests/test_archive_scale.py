@@ -101,6 +101,7 @@ def test_a_schema_4_archive_is_brought_along_when_opened(crawled, tmp_path):
     tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
     assert not tables & {"cells", "report_texts", "requests_table", "active_table", "appeals_table"}
     assert conn.execute("pragma user_version").fetchone()[0] == 5
+    assert conn.execute("pragma freelist_count").fetchone()[0] == 0  # the file shrunk to what it holds
 
 
 def test_a_search_pages_column_facets_are_counted_in_one_query(crawled, tmp_path):
