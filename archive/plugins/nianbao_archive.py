@@ -56,7 +56,7 @@ from datasette.tracer import get_task_id, trace, trace_task_id
 from datasette.views.special import JsonDataView
 from markupsafe import Markup, escape
 
-from archive import codec, forms, revisions, search, warc
+from archive import forms, revisions, search, warc
 
 VALUE_LIMIT = 1_000_000  # bytes of one string or blob (a report's text is ~10-100 KB)
 COLUMN_LIMIT = 64  # columns of a result (our widest table has 24): with VALUE_LIMIT, bounds one row
@@ -68,8 +68,7 @@ STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one report's
 MAX_FACETS = 8
 SEARCH_WORK = 20_000_000_000  # length of a text x length of a pattern, for instr and replace (~1 s)
 LIKE_PATTERN = 300  # bytes of a LIKE or GLOB pattern (100 Chinese characters): ~1.5 s over 1 MB
-STORED_BYTES = {"blobs": "content", "revisions": "parse", "report_bodies": "body",
-                "cell_sources": "sources"}  # left out of these tables' pages by default
+STORED_BYTES = {"blobs": "content", "revisions": "parse"}  # left out of these tables' pages by default
 WHOLE_DOCUMENTS = {"body", *STORED_BYTES.values()}  # columns never faceted
 CHUNK = 1 << 20  # an archived document is sent this many bytes at a time
 
@@ -121,7 +120,11 @@ async def facet_results(self):
     configs = self.get_configs()
     columns = [entry["config"].get("column") or entry["config"]["simple"] for entry in configs]
     db = self.ds.get_database(self.database)
-    searched = configs and await SEARCHES.tallies(db, self.sql, self.params, columns)
+    try:
+        searched = configs and await SEARCHES.tallies(
+            db, self.sql, self.params, columns, self.ds.setting("facet_time_limit_ms") * len(columns))
+    except facets.QueryInterrupted:
+        return [], columns
     if searched:
         return await facet_rows(self, configs, columns, searched)
     if len(configs) < 2:
@@ -222,8 +225,9 @@ class Snapshot:
                                                   [table]).fetchone()[0]
         keys = [row for row in info if row[5]]
         self.pk = keys[0][1] if len(keys) == 1 and keys[0][2].upper() == "INTEGER" else None
+        # in the order of the index SQLite reads (its smallest), not of rowids
         rowids = self._ids(conn.execute(f"select group_concat(rowid) from [{table}]").fetchone()[0])
-        self.size = int(rowids[-1]) + 1 if len(rowids) else 0
+        self.size = int(rowids.max()) + 1 if len(rowids) else 0
         if self.size > 4 * len(rowids) + 1000:  # sparse keys: arrays by rowid would be mostly empty
             raise Matched(f"{table}: sparse rowids")
         self.present = np.zeros(self.size, bool)
@@ -239,14 +243,15 @@ class Snapshot:
     def column(self, name: str):
         if name not in self.codes:
             codes, values = np.full(self.size, -1, np.int32), []
-            cursor = self.conn.execute(f"select [{name}], group_concat(rowid) from [{self.table}] group by 1")
-            for value, ids in cursor:
-                if len(values) == COMBINED_GROUPS:
-                    codes = None
-                    break
-                codes[self._ids(ids)] = len(values)
-                values.append(value)
-            cursor.close()
+            with whole_values(self.conn):  # a value's rowids are one string of up to ~7 bytes a row
+                cursor = self.conn.execute(f"select [{name}], group_concat(rowid) from [{self.table}] group by 1")
+                for value, ids in cursor:
+                    if len(values) == COMBINED_GROUPS:
+                        codes = None
+                        break
+                    codes[self._ids(ids)] = len(values)
+                    values.append(value)
+                cursor.close()
             self.codes[name] = None if codes is None else (codes, values)
         return self.codes[name]
 
@@ -297,14 +302,13 @@ class Searches:
             archive = self.archives[db.path] = [conn, None, {}]
         return archive
 
-    async def _run(self, db, sql, params, work):
+    async def _run(self, db, sql, params, work, time_limit: int):
         """work(snapshot, ids of the matching rows, shape) in a read transaction of our
         connection, or None where the fast path does not apply."""
         found = searched(sql, params)
         if found is None or db.is_memory or not db.path:
             return None
         memo = REQUEST.get()
-        time_limit = db.ds.sql_time_limit_ms
 
         def in_thread():
             archive = self._archive(db)
@@ -325,7 +329,7 @@ class Searches:
                 snapshot = archive[2][table]
                 if snapshot is None or not snapshot.keyed_by_rowid(found["pk"]):
                     raise Matched("not keyed by rowid")
-                key = (found["fts"], found["match"], params["search"], version)
+                key = (table, found["fts"], found["match"], params["search"], version)
                 ids = memo.get(key) if memo is not None else None
                 if ids is None:
                     matching = f"select group_concat(rowid) from [{found['fts']}] where [{found['fts']}] match {found['match']}"
@@ -333,6 +337,8 @@ class Searches:
                           sqlite_timelimit(conn, time_limit), whole_values(conn)):
                         text = conn.execute(matching, params).fetchone()[0]
                     ids = snapshot._ids(text)
+                    if np.any(ids[1:] <= ids[:-1]):  # FTS5 gives rowids in order; the rows rely on it
+                        ids = np.unique(ids)
                     ids = ids[ids < snapshot.size]
                     ids = ids[snapshot.present[ids]]
                     if memo is not None:
@@ -355,7 +361,7 @@ class Searches:
 
         return await asyncio.get_running_loop().run_in_executor(self.executor, contextvars.copy_context().run, traced)
 
-    async def results(self, db, sql, params, truncate, page_size):
+    async def results(self, db, sql, params, truncate, custom_time_limit, page_size):
         """Datasette's Results for the search's count or its page of rows, or None."""
         def work(conn, snapshot, ids, found):
             if found["select"] == "count(*)" and not found["order"]:
@@ -376,9 +382,10 @@ class Searches:
                 return database.Results(rows[:most], len(rows) > most, cursor.description)
             return database.Results(cursor.fetchall(), False, cursor.description)
 
-        return await self._run(db, sql, params, work)
+        time_limit = db.ds.sql_time_limit_ms
+        return await self._run(db, sql, params, work, min(custom_time_limit or time_limit, time_limit))
 
-    async def tallies(self, db, sql, params, columns):
+    async def tallies(self, db, sql, params, columns, time_limit: int):
         """Each column's {value: count} over the search's rows (nulls left out), or None."""
         def work(conn, snapshot, ids, found):
             if found["order"] or not set(columns) <= snapshot.columns.keys():
@@ -395,7 +402,7 @@ class Searches:
                                if count and value is not None})
             return counts
 
-        return await self._run(db, sql, params, work)
+        return await self._run(db, sql, params, work, time_limit)
 
 
 SEARCHES = Searches()
@@ -405,7 +412,7 @@ _execute = database.Database.execute
 async def execute(self, sql, params=None, truncate=False, custom_time_limit=None, page_size=None,
                   log_sql_errors=True):
     """Datasette's, with the search's count and page of rows from SEARCHES where it applies."""
-    results = await SEARCHES.results(self, sql, params, truncate, page_size)
+    results = await SEARCHES.results(self, sql, params, truncate, custom_time_limit, page_size)
     if results is None:
         results = await _execute(self, sql, params, truncate, custom_time_limit, page_size, log_sql_errors)
     return results
@@ -550,7 +557,6 @@ def whole_values(conn):
 @hookimpl(trylast=True)
 def prepare_connection(conn):
     conn.create_function("escape_fts", 1, search.escape_fts, deterministic=True)
-    codec.register(conn)  # the archive's views unpack texts and provenance with it
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
     conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, COLUMN_LIMIT)
     conn.row_factory = rows_within(RESULT_LIMIT)
