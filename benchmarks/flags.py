@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from archive import coverage, flags  # noqa: E402
+from archive import codec, coverage, flags  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from conftest import crawl_sample_portals  # noqa: E402
 
@@ -97,9 +97,11 @@ def synthesise(path: Path, reports: int, crawled: Path | None = None, seed: int 
                         "published, document_id, sha256) values (?, ?, ?, ?, 'county', '福建省', ?, ?, ?, ?, ?, ?)",
                         [url, f"p{n}", f"p{n}:机关{n}x{b}", f"门户{n}", f"机关{n}x{b}{year}年政府信息公开工作年度报告",
                          year, format_, f"{year + 1}-0{rng.randint(1, 4)}-15", document, sha256]).lastrowid
-                    db.conn.execute("insert into report_texts (report_id, body) values (?, ?)", [report, text])
-                    db.conn.executemany("insert into cells (report_id, code, value) values (?, ?, ?)",
-                                        [(report, code, value) for code, value in figures])
+                    db.conn.execute("insert into report_bodies (report_id, body) values (?, ?)",
+                                    [report, codec.pack(text)])
+                    db.conn.executemany("insert into cell_values (report_id, code_id, value) "
+                                        "select ?, id, ? from cell_codes where code = ?",
+                                        [(report, value, code) for code, value in figures])
                     previous[year] = (text, figures)
     coverage.refresh(db)
     db.close()

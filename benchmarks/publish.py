@@ -4,7 +4,7 @@ the server's peak resident memory after it, the time of the pages that count tab
 and a streamed CSV of a large table with the server's resident memory sampled while it
 streams (flat = the stream holds one page at a time).
 
-    .venv/bin/python benchmarks/publish.py [--archive PATH] [--table cells]
+    .venv/bin/python benchmarks/publish.py [--archive PATH] [--table cell_values]
 
 Without --archive, the sample portals are crawled into a temporary archive; for an
 archive at scale, make one with `benchmarks/archive.py --reports N --keep DIR`.
@@ -55,7 +55,7 @@ def stream(url: str, pid: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--archive", type=Path)
-    parser.add_argument("--table", default="cells", help="the table streamed as CSV")
+    parser.add_argument("--table", default="cell_values", help="the table streamed as CSV")
     parser.add_argument("--repeat", type=int, default=3, help="requests per page timed")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
