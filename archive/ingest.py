@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import time
-from pathlib import Path
 
 import redis
 import sqlite_utils

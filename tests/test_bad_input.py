@@ -1,6 +1,5 @@
 """Bad input gets one clear message and a non-zero exit, never a traceback."""
 import subprocess
-import sys
 
 from conftest import BIN, REPO, run_crawl
 

@@ -2,7 +2,6 @@
 manifests and, where ../shared is present, against the gold figures."""
 import json
 
-import pytest
 
 
 def manifest_items(crawled, is_report: bool):
