@@ -247,7 +247,7 @@ class Snapshot:
 
     def column(self, name: str):
         if name not in self.codes:
-            codes, values = np.full(self.size, -1, np.int32), []
+            codes, values = np.full(self.size, -1, np.int16), []  # at most COMBINED_GROUPS values
             with whole_values(self.conn):  # a value's rowids are one string of up to ~7 bytes a row
                 cursor = self.conn.execute(f"select [{name}], group_concat(rowid) from [{self.table}] group by 1")
                 for value, ids in cursor:
@@ -339,7 +339,8 @@ class Searches:
                 key = (table, found["fts"], found.get("match"), params.get("search"), version)
                 ids = snapshot.rowids if found["fts"] is None else memo.get(key) if memo is not None else None
                 if ids is None:
-                    matching = f"select group_concat(rowid) from [{found['fts']}] where [{found['fts']}] match {found['match']}"
+                    fts = found["fts"]
+                    matching = f"select group_concat(rowid) from [{fts}] where [{fts}] match {found['match']}"
                     with (trace("sql", database=db.name, sql=matching, params=params),
                           sqlite_timelimit(conn, time_limit), whole_values(conn)):
                         text = conn.execute(matching, params).fetchone()[0]
