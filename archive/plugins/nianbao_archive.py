@@ -56,7 +56,7 @@ from datasette.tracer import get_task_id, trace, trace_task_id
 from datasette.views.special import JsonDataView
 from markupsafe import Markup, escape
 
-from archive import forms, revisions, search, warc
+from archive import codec, forms, revisions, search, warc
 
 VALUE_LIMIT = 1_000_000  # bytes of one string or blob (a report's text is ~10-100 KB)
 COLUMN_LIMIT = 64  # columns of a result (our widest table has 24): with VALUE_LIMIT, bounds one row
@@ -68,7 +68,8 @@ STORED_VALUE_LIMIT = 1_000_000_000  # SQLite's maximum: for reading one report's
 MAX_FACETS = 8
 SEARCH_WORK = 20_000_000_000  # length of a text x length of a pattern, for instr and replace (~1 s)
 LIKE_PATTERN = 300  # bytes of a LIKE or GLOB pattern (100 Chinese characters): ~1.5 s over 1 MB
-STORED_BYTES = {"blobs": "content", "revisions": "parse"}  # left out of these tables' pages by default
+STORED_BYTES = {"blobs": "content", "revisions": "parse", "report_bodies": "body",
+                "cell_sources": "sources"}  # left out of these tables' pages by default
 WHOLE_DOCUMENTS = {"body", *STORED_BYTES.values()}  # columns never faceted
 CHUNK = 1 << 20  # an archived document is sent this many bytes at a time
 
@@ -566,6 +567,7 @@ def whole_values(conn):
 @hookimpl(trylast=True)
 def prepare_connection(conn):
     conn.create_function("escape_fts", 1, search.escape_fts, deterministic=True)
+    codec.register(conn)  # the archive's views unpack texts and provenance with it
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_LIMIT)
     conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, COLUMN_LIMIT)
     conn.row_factory = rows_within(RESULT_LIMIT)
