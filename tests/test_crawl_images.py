@@ -101,7 +101,7 @@ def test_a_report_whose_tables_are_a_picture(tmp_path):
     wrong = {code: value for code, value in figures.items() if value != gold["cells"].get(code)}
     assert not wrong
     assert len(figures) >= 0.99 * len(gold["cells"]), (len(figures), len(gold["cells"]))
-    assert set(r for r, in conn.execute("select distinct read_by from cells where value is not null")) == {"ocr"}
+    assert set(r for r, in conn.execute("select distinct read_by from cell_provenance where value is not null")) == {"ocr"}
 
 
 def test_body_images_are_bounded_in_count_and_bytes(tmp_path):
