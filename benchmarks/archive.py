@@ -35,8 +35,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,8 +44,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from archive import parses, search, store, warc  # noqa: E402
 from archive.db import open_archive  # noqa: E402
 from archive.reparse import reparse_documents  # noqa: E402
-from archive_fixtures import start_datasette, stop  # noqa: E402
 from conftest import crawl_sample_portals  # noqa: E402
+from page import load, page_times, percentiles  # noqa: E402  (benchmarks/page.py)
 
 PROVINCES = ["北京市", "天津市", "河北省", "山西省", "内蒙古自治区", "辽宁省", "吉林省", "黑龙江省", "上海市", "江苏省",
              "浙江省", "安徽省", "福建省", "江西省", "山东省", "河南省", "湖北省", "湖南省", "广东省", "广西壮族自治区",
@@ -239,30 +237,6 @@ def reparse_sample(db, size: int, rng: random.Random) -> tuple[float, float | No
     return size / whole, size / (whole - start) if whole > start else None
 
 
-def load() -> str:
-    return "load avg %.2f %.2f %.2f" % os.getloadavg()
-
-
-def page_times(path: Path, requests: int, terms: list[str]) -> dict[str, list[float]]:
-    """Seconds per reports page with ?_search=<term> and the facets year and province (and the
-    default ones of metadata.json), the terms in turn; the first request of each warms caches."""
-    process, base = start_datasette(path, wait=120)
-    times: dict[str, list[float]] = {term: [] for term in terms}
-    try:
-        for attempt in range(requests + len(terms)):
-            term = terms[attempt % len(terms)]
-            url = (f"{base}/{path.stem}/reports?_search={urllib.parse.quote(term)}&_facet=year&_facet=province")
-            started = time.perf_counter()
-            with urllib.request.urlopen(url, timeout=120) as response:
-                html = response.read().decode()
-            if attempt >= len(terms):
-                times[term].append(time.perf_counter() - started)
-            assert "facet-info" in html and "rows where search matches" in html, "unexpected page"
-    finally:
-        stop(process)
-    return times
-
-
 FACETS = ["year", "format", "level", "province"]  # the page's: metadata's defaults and ?_facet=
 
 
@@ -289,11 +263,6 @@ def facet_queries(path: Path, term: str, rounds: int = 5) -> dict[str, float]:
             spent[name].append(time.perf_counter() - started)
     conn.close()
     return {name: statistics.median(times) for name, times in spent.items()}
-
-
-def percentiles(times: list[float]) -> tuple[float, float]:
-    times = sorted(times)
-    return statistics.median(times), times[max(0, -(-len(times) * 95 // 100) - 1)]
 
 
 def main() -> None:
@@ -373,7 +342,7 @@ def main() -> None:
                   f"({companion / reports:,.0f} bytes a report)")
             print("  per table (with its indexes), bytes per report: " + ", ".join(
                 f"{table} {size / reports:,.0f}" for table, size in sizes[:12] if size / reports >= 10))
-            times = page_times(path, args.requests, terms)
+            times = page_times(path, args.requests, terms, "", None)
             p50, p95 = percentiles([t for ts in times.values() for t in ts])
             print(f"  reports page, ?_search=<{'|'.join(terms)}> + 2 facets (+ the default facets), "
                   f"{sum(map(len, times.values()))} requests: p50 {p50 * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms "

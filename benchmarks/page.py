@@ -17,7 +17,6 @@ import json
 import os
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 from archive import publish  # noqa: E402
-from archive_fixtures import start_datasette, stop  # noqa: E402
+from archive_fixtures import start_datasette, start_server, stop  # noqa: E402
 from conftest import free_port  # noqa: E402
 
 
@@ -39,18 +38,8 @@ def start_with_plugins(path: Path, plugins: Path, metadata: Path):
     metadata.write_text(json.dumps(publish.metadata_for(path), ensure_ascii=False), encoding="utf-8")
     command = publish.datasette_command(path, "127.0.0.1", port, metadata)
     command[command.index(str(publish.PLUGINS))] = str(plugins)
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(3000):
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-            return process, base
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError("datasette did not start")
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("datasette did not start")
+    return start_server(command, base, wait=300), base
 
 
 def load() -> str:

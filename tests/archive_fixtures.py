@@ -33,13 +33,17 @@ def start_datasette(db: Path, wait: float = 30):
     """Start `nianbao serve` on a free port, waiting up to `wait` seconds for it to answer
     (a large archive takes a while); return (process, base URL of the instance)."""
     port = free_port()
-    process = subprocess.Popen([str(BIN / "nianbao"), "serve", str(db), "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
+    return start_server([str(BIN / "nianbao"), "serve", str(db), "--port", str(port)], base, wait), base
+
+
+def start_server(command: list[str], base: str, wait: float = 30) -> subprocess.Popen:
+    """Start a Datasette `command` line and wait up to `wait` seconds for it to answer at `base`."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for _ in range(int(wait * 10)):
         try:
             urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-            return process, base
+            return process
         except OSError:
             if process.poll() is not None:
                 break

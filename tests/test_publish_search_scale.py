@@ -5,8 +5,6 @@ SQL answers those), and right again after a write to the live archive."""
 import json
 import random
 import sqlite3
-import subprocess
-import time
 import urllib.parse
 import urllib.request
 
@@ -14,7 +12,7 @@ import pytest
 
 from archive import publish, search
 from archive.db import open_archive
-from archive_fixtures import stop
+from archive_fixtures import start_server, stop
 from conftest import free_port
 
 FACETS = ["year", "format", "level", "province"]
@@ -55,18 +53,7 @@ def _serve(path, folder):
     metadata = folder / "metadata.json"
     metadata.write_text(json.dumps(publish.metadata_for(path), ensure_ascii=False), encoding="utf-8")
     command = publish.datasette_command(path, "127.0.0.1", port, metadata) + ["--setting", "trace_debug", "1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}/{path.stem}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(base + ".json", timeout=1)
-            return process, base
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("datasette did not start: " + process.stdout.read())
+    return start_server(command, f"http://127.0.0.1:{port}"), f"http://127.0.0.1:{port}/{path.stem}"
 
 
 def _page(base: str, query: dict) -> dict:
