@@ -223,9 +223,13 @@ class Snapshot:
         self.conn, self.table = conn, table
         info = conn.execute(f"pragma table_info([{table}])").fetchall()
         self.columns = {row[1]: row[2] for row in info}  # name -> declared type
+        kind, sql = conn.execute("select type, lower(sql) from sqlite_master where name = ?",
+                                 [table]).fetchone() or (None, "")
+        # a view's rows have no rowid (all null), nor has a table WITHOUT ROWID or a virtual one
+        if kind != "table" or "without rowid" in sql or sql.startswith("create virtual"):
+            raise Matched(f"{table}: not a table of rowids")
         # a column's collation changes what = or < mean: then filters are SQLite's to apply
-        self.collated = "collate" in conn.execute("select lower(sql) from sqlite_master where name = ?",
-                                                  [table]).fetchone()[0]
+        self.collated = "collate" in sql
         keys = [row for row in info if row[5]]
         self.pk = keys[0][1] if len(keys) == 1 and keys[0][2].upper() == "INTEGER" else None
         # in the order of the index SQLite reads (its smallest), not of rowids
