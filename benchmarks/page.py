@@ -4,7 +4,11 @@ benchmarks/archive.py times it at each size (target p95 < 500 ms at 1,000,000 re
 also the same with a filter beside the search (year=2020, as a click on a facet gives).
 
     .venv/bin/python benchmarks/page.py ARCHIVE [--requests 40] [--terms 复议,诉讼,不予公开,依申请]
-        [--plugins-dir DIR]
+        [--plugins-dir DIR] [--pages 3]
+
+--pages N also times the other pages a researcher opens (a report's row and its figures in
+each view, the figures of one code across reports, a form table filtered, a CSV of
+cell_values, checks), the median of N requests each.
 
 --plugins-dir serves with other plugins than archive/plugins (an earlier commit's, to compare:
 `git show REV:archive/plugins/nianbao_archive.py > DIR/nianbao_archive.py`, the other plugins
@@ -72,6 +76,40 @@ def page_times(path: Path, requests: int, terms: list[str], extra: str, plugins:
     return times
 
 
+OTHER_PAGES = [  # (name, path under the database; {id}: a report of the archive's middle)
+    ("report row", "reports/{id}"),
+    ("cells of a report", "cells?report_id={id}"),
+    ("cell_provenance of a report", "cell_provenance?report_id={id}"),
+    ("requests_table of a report", "requests_table?report_id={id}"),
+    ("report_texts of a report", "report_texts?report_id={id}"),
+    ("cells of one code", "cells?code=requests.new.total"),
+    ("requests_table row new, year 2022", "requests_table?row_code=new&year=2022"),
+    ("cell_values.csv, 1,000 rows", "cell_values.csv?_size=1000"),
+    ("checks", "checks"),
+]
+
+
+def other_page_times(path: Path, rounds: int) -> dict[str, float]:
+    """The median time of each of OTHER_PAGES over `rounds` requests."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        middle = conn.execute("select id from reports order by id limit 1 offset "
+                              "(select count(*) / 2 from reports)").fetchone()[0]
+    process, base = start_datasette(path, wait=300)
+    times = {}
+    try:
+        for name, page in OTHER_PAGES:
+            taken = []
+            for _ in range(rounds):
+                started = time.perf_counter()
+                with urllib.request.urlopen(f"{base}/{path.stem}/{page.format(id=middle)}", timeout=600) as response:
+                    response.read()
+                taken.append(time.perf_counter() - started)
+            times[name] = statistics.median(taken)
+    finally:
+        stop(process)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("archive", type=Path)
@@ -79,6 +117,7 @@ def main() -> None:
     parser.add_argument("--terms", default="复议,诉讼,不予公开,依申请", help="search terms, in turn")
     parser.add_argument("--filtered", type=int, default=8, help="requests with year=2020 beside the search")
     parser.add_argument("--plugins-dir", type=Path, help="serve with these plugins instead of archive/plugins")
+    parser.add_argument("--pages", type=int, default=0, help="also time the other pages, median of this many")
     args = parser.parse_args()
     terms = args.terms.split(",")
     with sqlite3.connect(f"file:{args.archive}?mode=ro", uri=True) as conn:
@@ -92,6 +131,9 @@ def main() -> None:
               f"{name}, {sum(map(len, times.values()))} requests: p50 {p50 * 1000:,.0f} ms, p95 {p95 * 1000:,.0f} ms "
               f"({load()}); p95 per term: " + ", ".join(
                   f"{term} {percentiles(ts)[1] * 1000:,.0f}" for term, ts in times.items()), flush=True)
+    if args.pages:
+        for name, taken in other_page_times(args.archive, args.pages).items():
+            print(f"{reports:,} reports, {name}: {taken * 1000:,.0f} ms (median of {args.pages}; {load()})", flush=True)
 
 
 if __name__ == "__main__":
