@@ -89,24 +89,27 @@ OTHER_PAGES = [  # (name, path under the database; {id}: a report of the archive
 ]
 
 
-def other_page_times(path: Path, rounds: int) -> dict[str, float]:
+def other_page_times(path: Path, rounds: int, plugins: Path | None) -> dict[str, float]:
     """The median time of each of OTHER_PAGES over `rounds` requests."""
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         middle = conn.execute("select id from reports order by id limit 1 offset "
                               "(select count(*) / 2 from reports)").fetchone()[0]
-    process, base = start_datasette(path, wait=300)
     times = {}
-    try:
-        for name, page in OTHER_PAGES:
-            taken = []
-            for _ in range(rounds):
-                started = time.perf_counter()
-                with urllib.request.urlopen(f"{base}/{path.stem}/{page.format(id=middle)}", timeout=600) as response:
-                    response.read()
-                taken.append(time.perf_counter() - started)
-            times[name] = statistics.median(taken)
-    finally:
-        stop(process)
+    with tempfile.TemporaryDirectory() as folder:
+        process, base = (start_with_plugins(path, plugins, Path(folder) / "metadata.json") if plugins
+                         else start_datasette(path, wait=300))
+        try:
+            for name, page in OTHER_PAGES:
+                taken = []
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    with urllib.request.urlopen(f"{base}/{path.stem}/{page.format(id=middle)}",
+                                                timeout=600) as response:
+                        response.read()
+                    taken.append(time.perf_counter() - started)
+                times[name] = statistics.median(taken)
+        finally:
+            stop(process)
     return times
 
 
@@ -132,7 +135,7 @@ def main() -> None:
               f"({load()}); p95 per term: " + ", ".join(
                   f"{term} {percentiles(ts)[1] * 1000:,.0f}" for term, ts in times.items()), flush=True)
     if args.pages:
-        for name, taken in other_page_times(args.archive, args.pages).items():
+        for name, taken in other_page_times(args.archive, args.pages, args.plugins_dir).items():
             print(f"{reports:,} reports, {name}: {taken * 1000:,.0f} ms (median of {args.pages}; {load()})", flush=True)
 
 
