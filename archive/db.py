@@ -4,6 +4,7 @@ Raw responses are content-addressed (SHA-256, zlib-compressed) in `blobs`; every
 other table is derived from them by `parsers` and can be rebuilt by `reparse`.
 Tables are created in dictionary order, so a table comes after those it refers to.
 """
+import itertools
 import sqlite3
 from pathlib import Path
 
@@ -406,46 +407,50 @@ def _pack_schema_4(db: sqlite_utils.Database) -> None:
     cell_sources, the texts report_bodies, all packed (archive/codec.py); checks keeps the failed
     ones only, and the form-shaped tables become views;
     the search index is made anew without positions (archive/search.py)."""
-    from archive import store
     tables = {row[0] for row in db.execute("select name from sqlite_master where type = 'table'")}
     db.execute("PRAGMA foreign_keys=OFF")
     with db.conn:
         for index in ("idx_checks_status", "idx_checks_failed"):  # checks now holds failed ones only
             db.execute(f"drop index if exists {index}")
-        if "body" in db["reports"].columns_dict:  # schema 2: the text in reports
+        texts = ("select id, body from reports where body is not null" if "body" in db["reports"].columns_dict
+                 else "select report_id, body from report_texts" if "report_texts" in tables else None)
+        if texts:  # schema 2 kept the text in reports, 3 and 4 in report_texts
             db.conn.executemany("insert or replace into report_bodies (report_id, body) values (?, ?)",
-                                ((i, codec.pack(body)) for i, body in
-                                 db.execute("select id, body from reports where body is not null").fetchall()))
+                                ((report_id, codec.pack(body)) for report_id, body in db.conn.execute(texts)))
+        if "body" in db["reports"].columns_dict:
             db.execute("alter table reports drop column body")
-        if "report_texts" in tables:
-            db.conn.executemany("insert or replace into report_bodies (report_id, body) values (?, ?)",
-                                ((i, codec.pack(body)) for i, body in
-                                 db.execute("select report_id, body from report_texts").fetchall()))
         if "cells" in tables:
-            columns = ", ".join(store.PROVENANCE_COLUMNS)
-            try:
-                notes = {report_id: store.load_parse(result).get("notes") or [] for report_id, result in db.execute(
-                    "select r.id, p.result from reports r join parses p on p.document_id = r.document_id")}
-            except sqlite3.OperationalError:  # no parses kept
-                notes = {}
-            ids = dict(db.execute("select code, id from cell_codes").fetchall())
-            by_report: dict[int, list] = {}
-            for row in db.execute(f"select report_id, code, value, unit, {columns} from cells").fetchall():
-                by_report.setdefault(row[0], []).append(row[1:])
-            for report_id, rows in by_report.items():
-                db.conn.executemany("insert or replace into cell_values (report_id, code_id, value, unit) "
-                                    "values (?, ?, ?, ?)",
-                                    [(report_id, ids[code], value, unit) for code, value, unit, token, *_ in rows
-                                     if value is not None or token is not None])  # as store.derive_report
-                provenance = {code: dict(zip(store.PROVENANCE_COLUMNS, rest))
-                              for code, _, _, *rest in rows if rest[0] is not None}
-                if provenance or notes.get(report_id):
-                    db.execute("insert or replace into cell_sources (report_id, sources) values (?, ?)",
-                               [report_id, store.pack_sources({code: value for code, value, *_ in rows},
-                                                              provenance, notes.get(report_id, []))])
+            _pack_schema_4_cells(db)
         db.execute("delete from checks where status != 'fail'")
         for name in SCHEMA_4_TABLES:
             if name in tables:
                 db.execute(f"drop table [{name}]")
         db.execute(f"drop table if exists {search.FTS_TABLE}")
     db.execute("PRAGMA foreign_keys=ON")
+
+
+def _pack_schema_4_cells(db: sqlite_utils.Database) -> None:
+    """Schema 4's cells (a row per figure with its provenance, 150 a report) read in key order
+    and packed a report at a time, each with its parse's notes: never the table at once."""
+    from archive import store
+    ids = dict(db.execute("select code, id from cell_codes").fetchall())
+    try:
+        db.execute("select 1 from parses limit 1")  # the archive's own or its companion's
+        has_parses = True
+    except sqlite3.OperationalError:  # an archive that kept no parses
+        has_parses = False
+    rows = db.conn.execute(f"select report_id, code, value, unit, {', '.join(store.PROVENANCE_COLUMNS)} "
+                           "from cells order by report_id")
+    for report_id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        figures = [row[1:] for row in group]
+        db.conn.executemany("insert or replace into cell_values (report_id, code_id, value, unit) values (?, ?, ?, ?)",
+                            [(report_id, ids[code], value, unit) for code, value, unit, token, *_ in figures
+                             if value is not None or token is not None])  # as store.derive_report
+        parse = has_parses and db.execute("select p.result from reports r join parses p on p.document_id = "
+                                          "r.document_id where r.id = ?", [report_id]).fetchone()
+        notes = (store.load_parse(parse[0]).get("notes") or []) if parse else []
+        provenance = {code: dict(zip(store.PROVENANCE_COLUMNS, rest)) for code, _, _, *rest in figures
+                      if rest[0] is not None}
+        if provenance or notes:
+            db.execute("insert or replace into cell_sources (report_id, sources) values (?, ?)",
+                       [report_id, store.pack_sources({code: value for code, value, *_ in figures}, provenance, notes)])

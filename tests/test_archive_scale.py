@@ -4,6 +4,7 @@ labels kept only where they differ from the form's, schema 4 archives brought al
 page's column facets counted in one query."""
 import asyncio
 import shutil
+import tracemalloc
 
 from archive import codec, publish, search, store
 from archive.db import connect as connect_archive
@@ -56,11 +57,10 @@ def snapshot(conn) -> dict:
         "failed": "select * from checks order by report_id, check_id"}.items()}
 
 
-def test_a_schema_4_archive_is_brought_along_when_opened(crawled, tmp_path):
-    """Schema 4 kept cells (provenance beside each figure, codes as text), texts, every check and
-    the form-shaped tables as tables, and positions in the search index: opened, it holds the
-    same figures, provenance, texts, failed checks and search results, packed."""
-    path = tmp_path / "old.db"
+def schema_4_copy(crawled, path):
+    """A copy of the crawled archive as schema 4 kept it: cells (provenance beside each figure,
+    codes as text), texts, every check and the form-shaped tables as tables, positions in the
+    search index. Returns its snapshot and the reports a search finds, as schema 4 gave them."""
     with connect_archive(path) as old:
         connect_archive(crawled["db"]).backup(old)
     with connect_archive(path) as old:
@@ -93,6 +93,15 @@ def test_a_schema_4_archive_is_brought_along_when_opened(crawled, tmp_path):
         old.execute(f"drop table {search.FTS_TABLE}")
         old.execute(f"create virtual table {search.FTS_TABLE} using fts5(title, body, content='')")
         old.execute("pragma user_version = 4")
+    return before, searched
+
+
+def test_a_schema_4_archive_is_brought_along_when_opened(crawled, tmp_path):
+    """Schema 4 kept cells (provenance beside each figure, codes as text), texts, every check and
+    the form-shaped tables as tables, and positions in the search index: opened, it holds the
+    same figures, provenance, texts, failed checks and search results, packed."""
+    path = tmp_path / "old.db"
+    before, searched = schema_4_copy(crawled, path)
     open_archive(path).close()
     conn = connect_archive(path)
     assert snapshot(conn) == before
@@ -102,6 +111,34 @@ def test_a_schema_4_archive_is_brought_along_when_opened(crawled, tmp_path):
     assert not tables & {"cells", "report_texts", "requests_table", "active_table", "appeals_table"}
     assert conn.execute("pragma user_version").fetchone()[0] == 5
     assert conn.execute("pragma freelist_count").fetchone()[0] == 0  # the file shrunk to what it holds
+
+
+def test_a_schema_4_archive_is_packed_a_report_at_a_time(crawled, tmp_path):
+    """A schema 4 archive of a million reports holds 150,000,000 rows of cells and 8 GB of
+    texts: the migration reads them in key order, a report at a time, never a table at once
+    (it read every row into memory: at a million reports, more than the machine has)."""
+    path = tmp_path / "old.db"
+    schema_4_copy(crawled, path)
+    with connect_archive(path) as old:
+        step = old.execute("select max(id) + 1 from reports").fetchone()[0]
+        for copy in range(1, 41):  # other reports' figures and texts, as a larger archive has
+            old.execute("insert into cells select report_id + ?, code, value, unit, token, row_label, "
+                        "column_label, page, locator, read_by from cells where report_id < ?", [copy * step, step])
+            old.execute("insert into report_texts select report_id + ?, body from report_texts where report_id < ?",
+                        [copy * step, step])
+        figures = old.execute("select count(*) from cells where value is not null or token is not null").fetchone()[0]
+        texts = old.execute("select count(*) from report_texts").fetchone()[0]
+    assert figures > 100_000
+    tracemalloc.start()
+    try:
+        open_archive(path).close()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    conn = connect_archive(path)
+    assert conn.execute("select count(*) from cell_values").fetchone()[0] == figures
+    assert conn.execute("select count(*) from report_bodies").fetchone()[0] == texts
+    assert peak < 16 * 2**20, f"{peak / 2**20:.0f} MiB"  # 73 MiB when the tables were read whole
 
 
 def test_a_search_pages_column_facets_are_counted_in_one_query(crawled, tmp_path):
